@@ -1,0 +1,227 @@
+"""Settings from `frontdesk.toml` and `FRONTDESK_*` environment variables.
+
+Precedence: explicit arguments > environment > TOML file > defaults. The TOML file is
+`$FRONTDESK_CONFIG` when set (it must then exist), else `./frontdesk.toml` when present.
+Nested keys map to environment variables with `__`: `queue.backend` is `FRONTDESK_QUEUE__BACKEND`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+CONFIG_ENV = "FRONTDESK_CONFIG"
+DEFAULT_CONFIG_FILE = Path("frontdesk.toml")
+
+
+class ConfigError(Exception):
+    """A setting has a value that frontdesk cannot start with; the message names key and fix."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(_Section):
+    host: str = Field("127.0.0.1", description="an interface address such as 127.0.0.1 or 0.0.0.0")
+    port: int = Field(8000, ge=1, le=65535, description="a TCP port from 1 to 65535")
+    max_message_chars: int = Field(
+        4000, ge=1, le=100_000, description="the longest accepted message, 1 to 100000 characters"
+    )
+
+
+class StoreSettings(_Section):
+    url: str | None = Field(
+        None,
+        description=(
+            "a SQLAlchemy URL such as sqlite:///data/frontdesk.db or "
+            "postgresql+psycopg://user@127.0.0.1:5432/frontdesk; leave unset for SQLite "
+            "in data_dir"
+        ),
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_engine(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        try:
+            backend = make_url(url).get_backend_name()
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL ({exc})") from exc
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"database engine {backend!r} is not supported")
+        return url
+
+
+class QueueSettings(_Section):
+    backend: Literal["sqlite", "redis"] = Field(
+        "sqlite", description="'sqlite' (embedded, durable) or 'redis' (Redis Streams)"
+    )
+    sqlite_path: Path | None = Field(
+        None, description="a file path for the embedded queue; leave unset for data_dir/queue.db"
+    )
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0", description="a Redis URL such as redis://127.0.0.1:6379/0"
+    )
+    name: str = Field(
+        "frontdesk",
+        pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
+        description="a key prefix of letters, digits, '_', '.', ':' or '-' (at most 64)",
+    )
+    lease_seconds: float = Field(
+        30.0, gt=0, le=3600, description="seconds a worker may hold a message, above 0 and ≤ 3600"
+    )
+    max_attempts: int = Field(
+        5, ge=1, le=100, description="deliveries before a message is dead-lettered, 1 to 100"
+    )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, url: str) -> str:
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return url
+
+
+class WorkerSettings(_Section):
+    enabled: bool = Field(True, description="true to process messages inside `frontdesk serve`")
+    batch_size: int = Field(32, ge=1, le=1000, description="messages claimed at once, 1 to 1000")
+    idle_poll_seconds: float = Field(
+        0.2, gt=0, le=60, description="seconds between polls of an empty queue, above 0 and ≤ 60"
+    )
+
+
+class RoutingSettings(_Section):
+    auto_threshold: float = Field(
+        0.9, gt=0, lt=1, description="confidence above which a reply is sent automatically (0–1)"
+    )
+    human_threshold: float = Field(
+        0.7, gt=0, lt=1, description="confidence from which a human agent handles it (0–1)"
+    )
+    min_retrieval_score: float = Field(
+        0.12, ge=0, le=1, description="lowest knowledge-base match a reply may rest on (0–1)"
+    )
+    handoff_intents: list[str] = Field(
+        default_factory=lambda: ["contact_human"],
+        description="intent labels that always go to a human agent",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RoutingSettings:
+        if self.human_threshold >= self.auto_threshold:
+            raise ValueError(
+                f"human_threshold ({self.human_threshold}) must be below auto_threshold "
+                f"({self.auto_threshold})"
+            )
+        return self
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FRONTDESK_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    data_dir: Path = Field(Path("data"), description="a writable directory for the embedded data")
+    company_name: str = Field(
+        "Harbor Goods", min_length=1, max_length=80, description="the name the assistant speaks for"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="one of debug, info, warning, error"
+    )
+    server: ServerSettings = ServerSettings()
+    store: StoreSettings = StoreSettings()
+    queue: QueueSettings = QueueSettings()
+    worker: WorkerSettings = WorkerSettings()
+    routing: RoutingSettings = RoutingSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=config_file()),
+        )
+
+    @property
+    def store_url(self) -> str:
+        return self.store.url or f"sqlite:///{self.data_dir / 'frontdesk.db'}"
+
+    @property
+    def queue_path(self) -> Path:
+        return self.queue.sqlite_path or self.data_dir / "queue.db"
+
+
+def config_file() -> Path | None:
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        return Path(named)
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning validation errors into one ConfigError that names key and fix."""
+    path = config_file()
+    if path is not None and not path.is_file():
+        raise ConfigError(f"{CONFIG_ENV}={path}: no such file. Fix: point it at a frontdesk.toml.")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, path)) from None
+    except ValueError as exc:  # malformed TOML surfaces as a decode error
+        raise ConfigError(
+            f"{path}: cannot be read as TOML ({exc}). Fix: correct its syntax."
+        ) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def _explain(exc: ValidationError, path: Path | None) -> str:
+    where = f"{path} or the environment" if path else "the environment"
+    lines = [f"invalid configuration (from {where}):"]
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        key = ".".join(loc) or "(root)"
+        env = "FRONTDESK_" + "__".join(loc).upper()
+        fix = _fix_for(loc)
+        value = error.get("input")
+        shown = "" if isinstance(value, dict) else f" = {value!r}"
+        lines.append(f"  {key}{shown}: {error['msg']}.")
+        lines.append(f"    Fix: set {key} (env {env}) to {fix}.")
+    return "\n".join(lines)
+
+
+def _fix_for(loc: list[str]) -> str:
+    model: type[BaseModel] = Settings
+    description = None
+    for part in loc:
+        field = model.model_fields.get(part)
+        if field is None:
+            return "a known key (remove it or check its spelling)"
+        description = field.description
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+    return description or "a valid value"

@@ -1,0 +1,183 @@
+"""The typed messages that pass between frontdesk's parts.
+
+Agents, the coordinator, the store and the edges (API, CLI, channels) exchange only these models,
+so any part can be replaced without the others knowing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Tier = Literal["auto", "human", "specialist"]
+Channel = Literal["web", "email", "api", "cli"]
+DraftKind = Literal["knowledge", "template"]
+HandoffStatus = Literal["open", "resolved"]
+MessageState = Literal["accepted", "enqueued", "processed", "dead"]
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InboundMessage(Contract):
+    id: str
+    conversation_id: str
+    channel: Channel
+    text: str
+    customer_ref: str | None = None
+    idempotency_key: str | None = None
+    received_at: datetime
+
+
+class TranscriptEntry(Contract):
+    """One line of a conversation as a person reading it would see it."""
+
+    role: Literal["customer", "bot", "agent"]
+    text: str
+    at: datetime
+    author: str | None = None
+
+
+class IntentAlternative(Contract):
+    label: str
+    confidence: float = Field(ge=0, le=1)
+
+
+class IntentPrediction(Contract):
+    label: str
+    confidence: float = Field(ge=0, le=1, description="calibrated probability the label is right")
+    model_version: str
+    out_of_scope: bool
+    alternatives: list[IntentAlternative] = []
+
+
+class ToolCall(Contract):
+    id: str
+    name: str
+    arguments: dict[str, Any]
+    idempotency_key: str
+
+
+class ToolResult(Contract):
+    call_id: str
+    ok: bool
+    output: dict[str, Any] = {}
+    error: str | None = None
+
+
+class Source(Contract):
+    """A knowledge-base passage a draft rests on."""
+
+    chunk_id: str
+    document: str
+    title: str
+    heading: str
+    score: float
+
+
+class DraftReply(Contract):
+    text: str
+    kind: DraftKind
+    sources: list[Source] = []
+    grounded: bool = Field(description="every claim rests on a retrieved passage or a template")
+    agent: str
+
+
+class RuleHit(Contract):
+    rule: str
+    detail: str
+
+
+class RoutingDecision(Contract):
+    tier: Tier
+    confidence: float = Field(ge=0, le=1)
+    rules: list[RuleHit]
+
+
+class HandoffPacket(Contract):
+    """Everything a person needs to pick a conversation up without asking again."""
+
+    conversation_id: str
+    message_id: str
+    tier: Literal["human", "specialist"]
+    transcript: list[TranscriptEntry]
+    intent: IntentPrediction
+    draft: DraftReply | None
+    decision: RoutingDecision
+    tool_calls: list[ToolCall] = []
+    tool_results: list[ToolResult] = []
+
+
+class OutboundReply(Contract):
+    id: str
+    conversation_id: str
+    in_reply_to: str
+    author: str
+    text: str
+    sources: list[Source] = []
+    created_at: datetime
+
+
+class Handoff(Contract):
+    id: str
+    conversation_id: str
+    message_id: str
+    tier: Literal["human", "specialist"]
+    status: HandoffStatus
+    packet: HandoffPacket
+    created_at: datetime
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+
+
+class TurnOutcome(Contract):
+    """What the pipeline concluded for one inbound message; stored in one transaction."""
+
+    message: InboundMessage
+    intent: IntentPrediction
+    draft: DraftReply
+    decision: RoutingDecision
+    latency_ms: dict[str, float]
+    reply_text: str | None = Field(description="set when the tier is auto")
+    handoff: HandoffPacket | None = None
+
+
+class DecisionRecord(Contract):
+    message_id: str
+    intent: IntentPrediction
+    draft: DraftReply
+    decision: RoutingDecision
+    latency_ms: dict[str, float]
+    created_at: datetime
+
+
+class AuditRecord(Contract):
+    at: datetime
+    actor: str
+    action: str
+    subject_id: str
+    data: dict[str, Any] = {}
+
+
+class MessageView(Contract):
+    id: str
+    text: str
+    channel: Channel
+    state: MessageState
+    received_at: datetime
+    processed_at: datetime | None = None
+
+
+class ConversationView(Contract):
+    id: str
+    channel: Channel
+    customer_ref: str | None
+    status: Literal["open", "waiting_for_person"]
+    created_at: datetime
+    messages: list[MessageView]
+    decisions: list[DecisionRecord]
+    replies: list[OutboundReply]
+    handoffs: list[Handoff]

@@ -1,0 +1,161 @@
+"""Embedded durable queue in a SQLite file (WAL), safe across threads and processes."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from frontdesk.queue.base import DeadLetter, Job
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    message_id TEXT PRIMARY KEY,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    available_at REAL NOT NULL,
+    lease_token TEXT,
+    lease_expires_at REAL,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_available ON jobs (available_at);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    message_id TEXT PRIMARY KEY,
+    attempts INTEGER NOT NULL,
+    error TEXT NOT NULL,
+    died_at REAL NOT NULL
+);
+"""
+
+
+class SqliteQueue:
+    def __init__(self, path: Path, lease_seconds: float, max_attempts: int) -> None:
+        self.path = path
+        self.lease_seconds = lease_seconds
+        self.max_attempts = max_attempts
+        self._local = threading.local()
+        self._wakeup = threading.Condition()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db.executescript(SCHEMA)
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self._local.connection = connection
+        return connection
+
+    def enqueue(self, message_ids: list[str]) -> None:
+        now = time.time()
+        with self._transaction() as db:
+            # A message already queued keeps its place and counter: enqueueing is idempotent.
+            db.executemany(
+                "INSERT OR IGNORE INTO jobs (message_id, available_at) VALUES (?, ?)",
+                [(message_id, now) for message_id in message_ids],
+            )
+        with self._wakeup:
+            self._wakeup.notify_all()
+
+    def claim(self, consumer: str, max_jobs: int, wait_seconds: float) -> list[Job]:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            jobs = self._claim_now(max_jobs)
+            remaining = deadline - time.monotonic()
+            if jobs or remaining <= 0:
+                return jobs
+            with self._wakeup:
+                self._wakeup.wait(timeout=min(remaining, 0.5))
+
+    def _claim_now(self, max_jobs: int) -> list[Job]:
+        now = time.time()
+        token = uuid.uuid4().hex
+        with self._transaction() as db:
+            self._bury_exhausted(db, now)
+            rows = db.execute(
+                """
+                UPDATE jobs SET attempts = attempts + 1, lease_token = ?, lease_expires_at = ?
+                WHERE message_id IN (
+                    SELECT message_id FROM jobs
+                    WHERE available_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
+                    ORDER BY available_at LIMIT ?
+                )
+                RETURNING message_id, attempts
+                """,
+                (token, now + self.lease_seconds, now, now, max_jobs),
+            ).fetchall()
+        return [Job(message_id, attempts, token) for message_id, attempts in rows]
+
+    def _bury_exhausted(self, db: sqlite3.Connection, now: float) -> None:
+        """Jobs whose lease ran out after their last allowed delivery go to the dead letters."""
+        exhausted = """
+            FROM jobs WHERE attempts >= ? AND lease_expires_at IS NOT NULL AND lease_expires_at <= ?
+        """
+        db.execute(
+            "INSERT OR REPLACE INTO dead_letters SELECT message_id, attempts, "
+            f"COALESCE(last_error, 'lease expired'), ? {exhausted}",
+            (now, self.max_attempts, now),
+        )
+        db.execute(f"DELETE {exhausted}", (self.max_attempts, now))
+
+    def ack(self, jobs: list[Job]) -> None:
+        with self._transaction() as db:
+            db.executemany(
+                "DELETE FROM jobs WHERE message_id = ? AND lease_token = ?",
+                [(job.message_id, job.receipt) for job in jobs],
+            )
+
+    def retry(self, job: Job, error: str, delay_seconds: float) -> DeadLetter | None:
+        with self._transaction() as db:
+            if job.attempt >= self.max_attempts:
+                db.execute(
+                    "INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?, ?)",
+                    (job.message_id, job.attempt, error, time.time()),
+                )
+                db.execute("DELETE FROM jobs WHERE message_id = ?", (job.message_id,))
+                return DeadLetter(job.message_id, job.attempt, error)
+            db.execute(
+                "UPDATE jobs SET available_at = ?, lease_token = NULL, lease_expires_at = NULL,"
+                " last_error = ? WHERE message_id = ? AND lease_token = ?",
+                (time.time() + delay_seconds, error, job.message_id, job.receipt),
+            )
+            return None
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        rows = self._db.execute(
+            "SELECT message_id, attempts, error FROM dead_letters ORDER BY died_at LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [DeadLetter(*row) for row in rows]
+
+    def depth(self) -> int:
+        return self._db.execute("SELECT count(*) FROM jobs").fetchone()[0]
+
+    def ping(self) -> None:
+        self._db.execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    def _transaction(self) -> _Immediate:
+        return _Immediate(self._db)
+
+
+class _Immediate:
+    """BEGIN IMMEDIATE … COMMIT, so concurrent claimers queue on the write lock, never both win."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -1,0 +1,94 @@
+"""Wiring: every part built from settings, in the one place that knows the concrete classes."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+
+from frontdesk.agents.coordinator import Coordinator, RoutingPolicy
+from frontdesk.agents.intent import IntentAgent
+from frontdesk.agents.response import ResponseAgent
+from frontdesk.config import Settings
+from frontdesk.contracts import Channel
+from frontdesk.knowledge.index import TfidfIndex, load_passages
+from frontdesk.knowledge.ingest import ingest_demo
+from frontdesk.queue import Queue, open_queue
+from frontdesk.runtime.pipeline import Pipeline
+from frontdesk.runtime.worker import Worker
+from frontdesk.store.database import create_store_engine, migrate
+from frontdesk.store.repository import Accepted, Store
+from frontdesk.training.models_dir import load_active
+
+
+@dataclass
+class Intake:
+    """Accepting a message: stored, then enqueued, before the caller is answered."""
+
+    store: Store
+    queue: Queue
+
+    def accept(
+        self,
+        text: str,
+        channel: Channel,
+        conversation_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Accepted:
+        accepted = self.store.accept_message(text, channel, conversation_id, idempotency_key)
+        if accepted.needs_enqueue:
+            self.queue.enqueue([accepted.message.id])
+            self.store.mark_enqueued([accepted.message.id])
+        return accepted
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    queue: Queue
+    intake: Intake
+    pipeline: Pipeline
+
+    def worker(self, name: str | None = None) -> Worker:
+        options = self.settings
+        return Worker(
+            self.store,
+            self.queue,
+            self.pipeline,
+            consumer=name or f"{socket.gethostname()}-{os.getpid()}",
+            batch_size=options.worker.batch_size,
+            idle_poll_seconds=options.worker.idle_poll_seconds,
+            lease_seconds=options.queue.lease_seconds,
+        )
+
+    def close(self) -> None:
+        self.queue.close()
+        self.store.engine.dispose()
+
+
+def open_store(settings: Settings) -> Store:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.store_url)
+    return Store(create_store_engine(settings.store_url))
+
+
+def build_services(settings: Settings) -> Services:
+    store = open_store(settings)
+    if not load_passages(store):
+        ingest_demo(store)
+    routing = settings.routing
+    pipeline = Pipeline(
+        store,
+        IntentAgent(load_active(settings.data_dir)),
+        ResponseAgent(
+            TfidfIndex(load_passages(store)), settings.company_name, routing.min_retrieval_score
+        ),
+        Coordinator(
+            RoutingPolicy(
+                routing.auto_threshold, routing.human_threshold, frozenset(routing.handoff_intents)
+            )
+        ),
+    )
+    queue = open_queue(settings)
+    return Services(settings, store, queue, Intake(store, queue), pipeline)

@@ -1,0 +1,83 @@
+"""The worker loop: claim messages, run the pipeline, acknowledge, retry or dead-letter."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import structlog
+
+from frontdesk.queue import Queue
+from frontdesk.runtime.pipeline import Pipeline
+from frontdesk.store.repository import Store
+
+log = structlog.get_logger(__name__)
+
+SWEEP_EVERY_SECONDS = 10.0
+MAX_RETRY_DELAY_SECONDS = 60.0
+
+
+def retry_delay(attempt: int) -> float:
+    return min(MAX_RETRY_DELAY_SECONDS, 0.5 * 2 ** (attempt - 1))
+
+
+class Worker:
+    def __init__(
+        self,
+        store: Store,
+        queue: Queue,
+        pipeline: Pipeline,
+        consumer: str,
+        batch_size: int,
+        idle_poll_seconds: float,
+        lease_seconds: float,
+    ) -> None:
+        self.store = store
+        self.queue = queue
+        self.pipeline = pipeline
+        self.consumer = consumer
+        self.batch_size = batch_size
+        self.idle_poll_seconds = idle_poll_seconds
+        self.stranded_after = timedelta(seconds=lease_seconds)
+        self.stopping = threading.Event()
+        self._last_sweep = 0.0
+
+    def run(self) -> None:
+        log.info("worker.started", consumer=self.consumer)
+        while not self.stopping.is_set():
+            try:
+                self.run_once()
+            except Exception:  # a store or queue outage: back off, keep the worker alive
+                log.exception("worker.error")
+                self.stopping.wait(1.0)
+        log.info("worker.stopped", consumer=self.consumer)
+
+    def run_once(self) -> int:
+        """Claim and process one batch; returns how many messages were handled."""
+        if time.monotonic() - self._last_sweep > SWEEP_EVERY_SECONDS:
+            self.requeue_stranded()
+        jobs = self.queue.claim(self.consumer, self.batch_size, self.idle_poll_seconds)
+        if not jobs:
+            return 0
+        result = self.pipeline.process([job.message_id for job in jobs])
+        done = set(result.done)
+        self.queue.ack([job for job in jobs if job.message_id in done])
+        for job in jobs:
+            error = result.failed.get(job.message_id)
+            if error is None:
+                continue
+            dead = self.queue.retry(job, error, retry_delay(job.attempt))
+            if dead is not None:
+                log.error("message.dead_lettered", message_id=job.message_id, error=error)
+                self.store.mark_dead(job.message_id, error)
+        return len(jobs)
+
+    def requeue_stranded(self) -> None:
+        """Enqueue messages stored by an intake that died before it could enqueue them."""
+        self._last_sweep = time.monotonic()
+        stranded = self.store.stranded_messages(older_than=self.stranded_after)
+        if stranded:
+            log.warning("intake.requeued_stranded", count=len(stranded))
+            self.queue.enqueue(stranded)
+            self.store.mark_enqueued(stranded)

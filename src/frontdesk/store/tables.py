@@ -1,0 +1,154 @@
+"""Relational schema. Changes go through an Alembic migration in `migrations/versions`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ID_LENGTH = 32
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores UTC without zone (SQLite has none) and always hands back aware datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ConversationRow(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    customer_ref: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(24), default="open")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class MessageRow(Base):
+    """An inbound customer message. `state` follows accepted → enqueued → processed (or dead)."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_state_received", "state", "received_at"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    state: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    enqueued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class DecisionRow(Base):
+    """The agents' and coordinator's verdict on one message, kept for audit and retraining."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"), unique=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    intent: Mapped[str] = mapped_column(String(64))
+    confidence: Mapped[float] = mapped_column(Float)
+    model_version: Mapped[str] = mapped_column(String(64))
+    tier: Mapped[str] = mapped_column(String(16))
+    rules: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    detail: Mapped[dict[str, Any]] = mapped_column(Json)
+    latency_ms: Mapped[dict[str, float]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class ReplyRow(Base):
+    """An answer sent to the customer; one per inbound message, so nothing is answered twice."""
+
+    __tablename__ = "replies"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"), unique=True)
+    author: Mapped[str] = mapped_column(String(120))
+    text: Mapped[str] = mapped_column(Text)
+    sources: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class HandoffRow(Base):
+    __tablename__ = "handoffs"
+    __table_args__ = (Index("ix_handoffs_status_tier", "status", "tier", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"), unique=True)
+    tier: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    packet: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(Json)
+
+
+class KnowledgeDocumentRow(Base):
+    __tablename__ = "kb_documents"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    source: Mapped[str] = mapped_column(String(500), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    ingested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class KnowledgeChunkRow(Base):
+    __tablename__ = "kb_chunks"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("kb_documents.id", ondelete="CASCADE"), index=True
+    )
+    ordinal: Mapped[int] = mapped_column(Integer)
+    heading: Mapped[str] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(Text)
