@@ -40,7 +40,8 @@ class ResponseAgent:
         sources = [_source(passage) for passage in passages]
         if not passages or passages[0].score < self.min_score:
             return DraftReply(
-                text="I couldn't find this in our help articles; a person from our team will answer.",
+                text="I couldn't find this in our help articles; a person from our team will "
+                "answer.",
                 kind="knowledge",
                 sources=sources,
                 grounded=False,

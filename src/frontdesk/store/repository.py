@@ -97,7 +97,7 @@ class Store:
         idempotency_key: str | None = None,
         customer_ref: str | None = None,
     ) -> Accepted:
-        """Store a customer message (state `accepted`); a repeated idempotency key returns the first."""
+        """Store a customer message (state `accepted`); a reused idempotency key gives the first."""
         try:
             with self.session() as session:
                 if idempotency_key is not None:
