@@ -1,0 +1,100 @@
+"""The FastAPI application: HTTP API, web chat page and, by default, the in-process worker."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from frontdesk.api.routes import conversations, handoffs, health, messages
+from frontdesk.config import Settings, get_settings
+from frontdesk.runtime.services import build_services
+
+JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = build_services(settings)
+        app.state.services = services
+        app.state.worker_thread = None
+        worker = services.worker() if settings.worker.enabled else None
+        if worker is not None:
+            app.state.worker_thread = threading.Thread(
+                target=worker.run, name="frontdesk-worker", daemon=True
+            )
+            app.state.worker_thread.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stopping.set()
+                app.state.worker_thread.join(timeout=10)
+            services.close()
+
+    app = FastAPI(
+        title="frontdesk",
+        summary="Customer service by cooperating agents, with people for what needs a person.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequireJsonBodies)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    for module in (messages, conversations, handoffs, health):
+        app.include_router(module.router)
+    page = resources.files("frontdesk.web").joinpath("chat.html").read_text("utf-8")
+    page = page.replace("{{company}}", settings.company_name)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def chat_page() -> str:
+        return page
+
+    return app
+
+
+class RequireJsonBodies:
+    """Bodies of the API are JSON only: anything else is refused before a route sees it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in JSON_BODY_METHODS
+            and scope["path"].startswith("/v1/")
+        ):
+            headers = dict(scope["headers"])
+            content_type = headers.get(b"content-type", b"").decode("latin-1")
+            media_type = content_type.split(";")[0].strip().lower()
+            if media_type != "application/json":
+                refusal = JSONResponse(
+                    {"detail": f"send the body as application/json, not {media_type or 'nothing'}"},
+                    status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                )
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return JSONResponse(
+            {"detail": "the body is not valid JSON"}, status_code=status.HTTP_400_BAD_REQUEST
+        )
+    detail = [
+        {"field": ".".join(str(part) for part in error["loc"]), "reason": error["msg"]}
+        for error in errors
+    ]
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)

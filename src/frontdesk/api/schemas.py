@@ -1,0 +1,42 @@
+"""Request and response bodies of the HTTP API; agents exchange frontdesk.contracts instead."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ID_PATTERN = r"^[0-9a-f]{32}$"
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewMessage(Body):
+    text: str = Field(
+        description="what the customer wrote; not blank, at most server.max_message_chars"
+    )
+    channel: Literal["web", "api"] = "api"
+
+
+class NewMessageInConversation(NewMessage):
+    conversation_id: str | None = Field(
+        None, pattern=ID_PATTERN, description="omit to start a new conversation"
+    )
+
+
+class MessageAccepted(BaseModel):
+    message_id: str
+    conversation_id: str
+    status: Literal["accepted", "duplicate"]
+
+
+class HumanReply(Body):
+    agent: str = Field(min_length=1, max_length=100, pattern=r"^[\w.@-]+$")
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class Readiness(BaseModel):
+    ready: bool
+    checks: dict[str, str]

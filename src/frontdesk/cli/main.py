@@ -1,0 +1,202 @@
+"""The `frontdesk` command."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+
+from frontdesk.config import ConfigError, Settings, get_settings
+
+app = typer.Typer(
+    help="frontdesk: customer service by cooperating agents.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return get_settings()
+    except ConfigError as exc:
+        errors.print(f"[red]{exc}[/red]", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    errors.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="interface; default server.host")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="default server.port")] = None,
+    worker: Annotated[bool, typer.Option(help="process messages in this process too")] = True,
+) -> None:
+    """Run the API, the web chat page and a worker in one process."""
+    import uvicorn
+
+    from frontdesk.api.app import create_app
+    from frontdesk.observability.logging import configure_logging
+
+    settings = settings_or_exit()
+    overrides = {"host": host or settings.server.host, "port": port or settings.server.port}
+    settings = settings.model_copy(
+        update={
+            "server": settings.server.model_copy(update=overrides),
+            "worker": settings.worker.model_copy(update={"enabled": worker}),
+        }
+    )
+    configure_logging(settings.log_level)
+    url = f"http://{settings.server.host}:{settings.server.port}"
+    console.print(f"frontdesk is starting: chat at [bold]{url}/[/bold], API docs at {url}/docs")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.server.host,
+        port=settings.server.port,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+
+
+@app.command("worker")
+def run_worker(
+    name: Annotated[str | None, typer.Option(help="consumer name; default host-pid")] = None,
+) -> None:
+    """Run a worker only (scale out: many workers on one PostgreSQL store and Redis queue)."""
+    from frontdesk.observability.logging import configure_logging
+    from frontdesk.runtime.services import build_services
+
+    settings = settings_or_exit()
+    configure_logging(settings.log_level)
+    services = build_services(settings)
+    worker = services.worker(name)
+    try:
+        worker.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        services.close()
+
+
+@app.command()
+def send(
+    text: Annotated[str, typer.Argument(help="the customer's message")],
+    conversation: Annotated[
+        str | None, typer.Option("--conversation", "-c", help="continue this conversation")
+    ] = None,
+    url: Annotated[str | None, typer.Option(help="service URL; default from server.*")] = None,
+    wait: Annotated[float, typer.Option(min=0, help="seconds to wait for the outcome")] = 10.0,
+) -> None:
+    """Send a message to the running service as a customer and show what happened to it."""
+    settings = settings_or_exit()
+    base = url or f"http://{settings.server.host}:{settings.server.port}"
+    body: dict[str, str] = {"text": text}
+    if conversation:
+        body["conversation_id"] = conversation
+    try:
+        with httpx.Client(base_url=base, timeout=10) as client:
+            response = client.post("/v1/messages", json=body)
+            if response.status_code >= 400:
+                raise fail(f"{response.status_code}: {response.json().get('detail')}", code=2)
+            accepted = response.json()
+            outcome = _wait_for_outcome(client, accepted, wait)
+    except httpx.TransportError as exc:
+        raise fail(
+            f"no frontdesk service at {base} ({exc}); start one with `frontdesk serve`"
+        ) from None
+    console.print(f"conversation {accepted['conversation_id']}  message {accepted['message_id']}")
+    if outcome is None:
+        raise fail(f"not processed within {wait} s; is a worker running?")
+    decision, reply, handoff = outcome
+    intent = decision["intent"]
+    route = decision["decision"]
+    console.print(
+        f"intent [bold]{intent['label']}[/bold] ({intent['confidence']:.3f}, "
+        f"model {intent['model_version']})  tier [bold]{route['tier']}[/bold]"
+    )
+    for rule in route["rules"]:
+        console.print(f"  rule {rule['rule']}: {rule['detail']}", highlight=False)
+    if reply is not None:
+        console.print(f"\n{reply['text']}", highlight=False)
+    elif handoff is not None:
+        console.print(f"\nhanded to a {handoff['tier']}: a person will answer shortly.")
+
+
+def _wait_for_outcome(client: httpx.Client, accepted: dict, wait: float) -> tuple | None:
+    deadline = time.monotonic() + wait
+    while True:
+        conversation = client.get(f"/v1/conversations/{accepted['conversation_id']}").json()
+        message_id = accepted["message_id"]
+        decision = next(
+            (d for d in conversation["decisions"] if d["message_id"] == message_id), None
+        )
+        if decision is not None:
+            reply = next(
+                (r for r in conversation["replies"] if r["in_reply_to"] == message_id), None
+            )
+            handoff = next(
+                (h for h in conversation["handoffs"] if h["message_id"] == message_id), None
+            )
+            return decision, reply, handoff
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.1)
+
+
+@app.command()
+def train(
+    data: Annotated[
+        Path | None, typer.Option(help="CSV with text,intent columns; default the seed set")
+    ] = None,
+) -> None:
+    """Train the intent classifier and make it the one that serves."""
+    from frontdesk.training.intent_model import DataError, read_examples
+    from frontdesk.training.models_dir import train_and_activate
+
+    settings = settings_or_exit()
+    try:
+        examples = read_examples(data)
+    except DataError as exc:
+        raise fail(str(exc), code=2) from None
+    started = time.perf_counter()
+    model = train_and_activate(settings.data_dir, examples)
+    console.print(
+        f"trained {model.version} on {len(examples)} utterances, {len(model.labels)} intents, "
+        f"in {time.perf_counter() - started:.1f} s; it serves from the next start"
+    )
+
+
+@app.command()
+def ingest(path: Annotated[Path, typer.Argument(help="a Markdown/text file or a folder")]) -> None:
+    """Add or update knowledge-base articles (unchanged files are skipped)."""
+    from frontdesk.knowledge.ingest import IngestError, ingest_path
+    from frontdesk.runtime.services import open_store
+
+    settings = settings_or_exit()
+    store = open_store(settings)
+    try:
+        report = ingest_path(store, path)
+    except IngestError as exc:
+        raise fail(str(exc), code=2) from None
+    console.print(
+        f"{len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged; workers pick changes up when they start"
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    from frontdesk.runtime.services import open_store
+
+    settings = settings_or_exit()
+    open_store(settings)
+    console.print(f"schema is up to date at {settings.store_url}")
