@@ -95,9 +95,7 @@ def redis_queue_name() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgres+redis"])
-def backend_settings(
-    request: pytest.FixtureRequest, data_dir: Path
-) -> Settings:
+def backend_settings(request: pytest.FixtureRequest, data_dir: Path) -> Settings:
     """Settings for the embedded default and for the scale-out engines, as equals."""
     if request.param == "sqlite":
         return load_settings(data_dir=data_dir)

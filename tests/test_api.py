@@ -1,0 +1,177 @@
+"""The HTTP API, through FastAPI's test client (the full app, worker included)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from frontdesk.api.app import create_app
+from frontdesk.config import load_settings
+from frontdesk.store.tables import MessageRow
+
+
+@pytest.fixture
+def client(data_dir: Path) -> Iterator[TestClient]:
+    settings = load_settings(data_dir=data_dir, server={"max_message_chars": 200})
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def stored_messages(client: TestClient) -> int:
+    with client.app.state.services.store.session() as session:
+        return session.scalar(select(func.count()).select_from(MessageRow))
+
+
+def wait_for_decision(client: TestClient, conversation_id: str, count: int = 1) -> dict:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        view = client.get(f"/v1/conversations/{conversation_id}").json()
+        if len(view["decisions"]) >= count:
+            return view
+        time.sleep(0.02)
+    raise AssertionError("no decision within 5 s")
+
+
+def test_message_is_accepted_then_decided_within_two_seconds(client: TestClient) -> None:
+    started = time.monotonic()
+    response = client.post("/v1/messages", json={"text": "where is my order?"})
+    assert response.status_code == 202
+    accepted = response.json()
+    assert accepted["status"] == "accepted"
+    view = wait_for_decision(client, accepted["conversation_id"])
+    assert time.monotonic() - started < 2
+    [decision] = view["decisions"]
+    assert decision["message_id"] == accepted["message_id"]
+    assert decision["intent"]["label"] == "track_order"
+    assert 0 <= decision["intent"]["confidence"] <= 1
+    assert decision["decision"]["tier"] in {"auto", "human", "specialist"}
+    assert decision["decision"]["rules"]
+    assert len(view["replies"]) + len(view["handoffs"]) == 1
+
+
+def test_same_idempotency_key_is_stored_and_answered_once(client: TestClient) -> None:
+    headers = {"Idempotency-Key": "order-question-1"}
+    first = client.post("/v1/messages", json={"text": "how do returns work?"}, headers=headers)
+    second = client.post("/v1/messages", json={"text": "how do returns work?"}, headers=headers)
+    assert first.status_code == second.status_code == 202
+    assert second.json()["message_id"] == first.json()["message_id"]
+    assert second.json()["status"] == "duplicate"
+    assert second.headers["Idempotent-Replayed"] == "true"
+    view = wait_for_decision(client, first.json()["conversation_id"])
+    time.sleep(0.3)
+    view = client.get(f"/v1/conversations/{first.json()['conversation_id']}").json()
+    assert len(view["messages"]) == 1
+    assert len(view["decisions"]) == 1
+    assert len(view["replies"]) + len(view["handoffs"]) == 1
+
+
+def test_key_reused_for_another_text_is_a_conflict(client: TestClient) -> None:
+    headers = {"Idempotency-Key": "k"}
+    client.post("/v1/messages", json={"text": "first"}, headers=headers)
+    response = client.post("/v1/messages", json={"text": "second"}, headers=headers)
+    assert response.status_code == 409
+    assert "Idempotency-Key" in response.json()["detail"]
+
+
+def test_follow_up_message_joins_the_conversation(client: TestClient) -> None:
+    first = client.post("/v1/messages", json={"text": "hi"}).json()
+    conversation = first["conversation_id"]
+    response = client.post(f"/v1/conversations/{conversation}/messages", json={"text": "thanks"})
+    assert response.status_code == 202
+    assert response.json()["conversation_id"] == conversation
+    view = wait_for_decision(client, conversation, count=2)
+    assert [m["text"] for m in view["messages"]] == ["hi", "thanks"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "reason"),
+    [
+        ({"json": {"text": ""}}, 422, "text is empty"),
+        ({"json": {"text": "   \n "}}, 422, "text is empty"),
+        ({"json": {"text": "x" * 201}}, 422, "the limit is 200"),
+        ({"json": {}}, 422, "Field required"),
+        ({"json": {"text": "hi", "colour": "red"}}, 422, "Extra inputs"),
+        ({"json": {"text": 5}}, 422, "valid string"),
+        (
+            {"content": b'{"text": "hi"', "headers": {"Content-Type": "application/json"}},
+            400,
+            "not valid JSON",
+        ),
+        (
+            {
+                "content": b"text=hi",
+                "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+            },
+            415,
+            "application/json",
+        ),
+        ({"content": b'{"text": "hi"}', "headers": {"Content-Type": "text/plain"}}, 415, "json"),
+        ({"json": {"text": "hi", "conversation_id": "0" * 32}}, 404, "unknown conversation"),
+        ({"json": {"text": "hi", "conversation_id": "not-an-id"}}, 422, "pattern"),
+        ({"json": {"text": "hi"}, "headers": {"Idempotency-Key": "k" * 201}}, 422, "200"),
+    ],
+)
+def test_bad_input_gets_a_reason_and_stores_nothing(
+    client: TestClient, kwargs: dict, status: int, reason: str
+) -> None:
+    response = client.post("/v1/messages", **kwargs)
+    assert response.status_code == status
+    assert reason.lower() in str(response.json()["detail"]).lower()
+    assert stored_messages(client) == 0
+
+
+def test_unknown_conversation_reads_404(client: TestClient) -> None:
+    assert client.get(f"/v1/conversations/{'a' * 32}").status_code == 404
+    assert client.get("/v1/conversations/nope").status_code == 422
+    response = client.post(f"/v1/conversations/{'a' * 32}/messages", json={"text": "hi"})
+    assert response.status_code == 404
+    assert stored_messages(client) == 0
+
+
+def test_person_answers_a_handoff(client: TestClient) -> None:
+    accepted = client.post("/v1/messages", json={"text": "let me speak to a human agent"}).json()
+    wait_for_decision(client, accepted["conversation_id"])
+    handoffs = client.get("/v1/handoffs", params={"tier": "human"}).json()
+    [handoff] = [h for h in handoffs if h["message_id"] == accepted["message_id"]]
+    assert handoff["packet"]["intent"]["label"] == "contact_human"
+    assert handoff["packet"]["decision"]["rules"]
+    reply = client.post(
+        f"/v1/handoffs/{handoff['id']}/reply", json={"agent": "alice", "text": "Hello, Alice here"}
+    )
+    assert reply.status_code == 201
+    assert reply.json()["author"] == "agent:alice"
+    again = client.post(
+        f"/v1/handoffs/{handoff['id']}/reply", json={"agent": "bob", "text": "Hello"}
+    )
+    assert again.status_code == 409
+    assert (
+        client.post(
+            f"/v1/handoffs/{'b' * 32}/reply", json={"agent": "bob", "text": "Hello"}
+        ).status_code
+        == 404
+    )
+    assert (
+        client.get("/v1/handoffs", params={"status": "resolved"}).json()[0]["id"] == handoff["id"]
+    )
+    view = client.get(f"/v1/conversations/{accepted['conversation_id']}").json()
+    assert view["replies"][0]["text"] == "Hello, Alice here"
+
+
+def test_health_readiness_and_docs(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"store": "ok", "queue": "ok", "worker": "ok"}
+    assert client.get("/docs").status_code == 200
+    assert "/v1/messages" in client.get("/openapi.json").json()["paths"]
+
+
+def test_chat_page_is_served(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "Harbor Goods customer service" in page.text

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from frontdesk.cli.main import app
+from frontdesk.config import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> None:
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_bad_arguments_exit_2_with_a_message() -> None:
+    result = runner.invoke(app, ["serve", "--port", "99999"])
+    assert result.exit_code == 2
+    assert "--port" in result.output
+    assert runner.invoke(app, ["no-such-command"]).exit_code == 2
+    assert runner.invoke(app, ["send"]).exit_code == 2
+
+
+def test_bad_config_exits_2_naming_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRONTDESK_QUEUE__BACKEND", "carrier-pigeon")
+    result = runner.invoke(app, ["migrate"])
+    assert result.exit_code == 2
+    assert "queue.backend" in result.output
+
+
+def test_migrate_train_and_ingest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRONTDESK_DATA_DIR", str(tmp_path / "data"))
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    data = tmp_path / "intents.csv"
+    data.write_text(
+        "text,intent\n"
+        + "".join(f"where is parcel {i},track\ncancel order {i},cancel\n" for i in range(5))
+    )
+    trained = runner.invoke(app, ["train", "--data", str(data)])
+    assert trained.exit_code == 0, trained.output
+    assert "2 intents" in trained.output
+    articles = tmp_path / "kb"
+    articles.mkdir()
+    (articles / "gifts.md").write_text("# Gift wrap\n\n## Can you wrap gifts?\nYes, for $3.\n")
+    first = runner.invoke(app, ["ingest", str(articles)])
+    assert first.exit_code == 0 and "1 added" in first.output
+    second = runner.invoke(app, ["ingest", str(articles)])
+    assert "0 added, 0 updated, 1 unchanged" in second.output
+
+
+def test_train_and_ingest_refuse_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRONTDESK_DATA_DIR", str(tmp_path / "data"))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("utterance,label\nhi,greet\n")
+    result = runner.invoke(app, ["train", "--data", str(bad)])
+    assert result.exit_code == 2
+    assert "text and intent" in result.output
+    assert runner.invoke(app, ["ingest", str(tmp_path / "nothing")]).exit_code == 2
+    (tmp_path / "doc.pdf").write_bytes(b"%PDF")
+    assert (
+        "unsupported file type" in runner.invoke(app, ["ingest", str(tmp_path / "doc.pdf")]).output
+    )
+
+
+def test_send_without_a_service_says_how_to_start_one() -> None:
+    result = runner.invoke(app, ["send", "hello", "--url", "http://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert "frontdesk serve" in result.output
