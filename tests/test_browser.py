@@ -1,0 +1,92 @@
+"""The web chat page in Debian's Chromium, driven by Playwright (no downloaded browser)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from conftest import IN_CI
+from server import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        message = "Debian's chromium is not installed (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def server(data_dir: Path, tmp_path: Path) -> Iterator[ServerProcess]:
+    process = ServerProcess({"FRONTDESK_DATA_DIR": str(data_dir)}, tmp_path / "server.log")
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def page(browser: Browser, server: ServerProcess) -> Iterator[Page]:
+    context = browser.new_context()
+    opened = context.new_page()
+    opened.goto(server.url + "/")
+    yield opened
+    context.close()
+
+
+def say(page: Page, text: str) -> None:
+    page.get_by_label("Your message").fill(text)
+    page.get_by_label("Your message").press("Enter")
+
+
+def test_customer_types_and_sees_the_bot_reply(page: Page) -> None:
+    say(page, "how do I delete my account")
+    expect(page.locator(".msg.customer")).to_have_text("how do I delete my account")
+    reply = page.locator(".msg.bot")
+    expect(reply).to_contain_text("Privacy", timeout=10_000)
+    expect(reply.locator(".sources")).to_contain_text("From our help centre")
+    page.reload()
+    expect(page.locator(".msg.bot")).to_contain_text("Privacy")
+
+
+def test_handed_off_message_shows_the_person_reply_without_reload(
+    page: Page, server: ServerProcess
+) -> None:
+    say(page, "I want to talk to a real person")
+    expect(page.locator(".note")).to_have_text("A person will answer shortly.", timeout=10_000)
+    [handoff] = httpx.get(f"{server.url}/v1/handoffs").json()
+    answered = httpx.post(
+        f"{server.url}/v1/handoffs/{handoff['id']}/reply",
+        json={"agent": "alice", "text": "Hi, this is Alice. How can I help?"},
+    )
+    assert answered.status_code == 201
+    expect(page.locator(".msg.agent")).to_contain_text("this is Alice", timeout=10_000)
+
+
+def test_refused_message_shows_the_reason(page: Page) -> None:
+    page.evaluate("document.getElementById('text').removeAttribute('maxlength')")
+    say(page, "x" * 4001)
+    expect(page.locator("#error")).to_contain_text("the limit is 4000")
