@@ -99,7 +99,9 @@ INDEX = TfidfIndex(
 
 def test_response_agent_answers_from_the_best_passage_and_cites_it() -> None:
     agent = ResponseAgent(INDEX, "Harbor Goods", min_score=0.05)
-    reply = agent.draft(message("how long do I have to return something"), intent("return_item", 1))
+    [reply] = agent.draft(
+        [message("how long do I have to return something")], [intent("return_item", 1)]
+    )
     assert reply.grounded
     assert reply.text.startswith("You have 30 days from delivery.")
     assert reply.sources[0].chunk_id == "r"
@@ -108,14 +110,14 @@ def test_response_agent_answers_from_the_best_passage_and_cites_it() -> None:
 
 def test_response_agent_admits_when_nothing_matches() -> None:
     agent = ResponseAgent(INDEX, "Harbor Goods", min_score=0.5)
-    reply = agent.draft(message("zebra"), intent("warranty", 1))
+    [reply] = agent.draft([message("zebra")], [intent("warranty", 1)])
     assert not reply.grounded
 
 
 def test_templates_for_small_talk_and_out_of_scope_name_the_company() -> None:
     agent = ResponseAgent(INDEX, "Acme", min_score=0.05)
     for label in ("small_talk", "out_of_scope"):
-        reply = agent.draft(message("hello"), intent(label, 1))
+        [reply] = agent.draft([message("hello")], [intent(label, 1)])
         assert reply.kind == "template" and "Acme" in reply.text
 
 
@@ -136,3 +138,19 @@ def test_plain_text_splits_by_paragraph() -> None:
     article = split_plain_text("Gift cards\n\nThey never expire.\n\nNo cash value.", "x")
     assert article.title == "Gift cards"
     assert [c.text for c in article.chunks] == ["They never expire.", "No cash value."]
+
+
+def test_batch_drafts_keep_the_order_of_their_messages() -> None:
+    agent = ResponseAgent(INDEX, "Acme", min_score=0.05)
+    drafts = agent.draft(
+        [message("hi"), message("how fast is shipping"), message("weather?"), message("return")],
+        [
+            intent("small_talk", 1),
+            intent("delivery_options", 1),
+            intent("out_of_scope", 1),
+            intent("return_item", 1),
+        ],
+    )
+    assert [d.kind for d in drafts] == ["template", "knowledge", "template", "knowledge"]
+    assert drafts[1].sources[0].chunk_id == "s"
+    assert drafts[3].sources[0].chunk_id == "r"

@@ -30,13 +30,27 @@ class ResponseAgent:
             "contact_human": "I'm passing you to a person from our team; they will answer here.",
         }
 
-    def draft(self, message: InboundMessage, intent: IntentPrediction) -> DraftReply:
-        template = self.templates.get(intent.label)
-        if template is not None:
-            return DraftReply(text=template, kind="template", grounded=True, agent=AGENT)
+    def draft(
+        self, messages: list[InboundMessage], intents: list[IntentPrediction]
+    ) -> list[DraftReply]:
+        """Drafts for a batch; the knowledge-base lookups run as one search."""
+        drafts: list[DraftReply | None] = [self._template(intent) for intent in intents]
+        asking = [i for i, draft in enumerate(drafts) if draft is None]
         # The intent name adds the topic words a terse message may lack ("where is it?").
-        query = f"{message.text} {intent.label.replace('_', ' ')}"
-        passages = self.index.search(query, k=CITED_PASSAGES)
+        queries = [f"{messages[i].text} {intents[i].label.replace('_', ' ')}" for i in asking]
+        for i, passages in zip(
+            asking, self.index.search_many(queries, CITED_PASSAGES), strict=True
+        ):
+            drafts[i] = self._from_passages(passages)
+        return [draft for draft in drafts if draft is not None]
+
+    def _template(self, intent: IntentPrediction) -> DraftReply | None:
+        template = self.templates.get(intent.label)
+        if template is None:
+            return None
+        return DraftReply(text=template, kind="template", grounded=True, agent=AGENT)
+
+    def _from_passages(self, passages: list[Passage]) -> DraftReply:
         sources = [_source(passage) for passage in passages]
         if not passages or passages[0].score < self.min_score:
             return DraftReply(

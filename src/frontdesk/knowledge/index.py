@@ -6,12 +6,11 @@ embedded default is TF-IDF over words and character n-grams, rebuilt in memory f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import FeatureUnion
 from sqlalchemy import select
 
 from frontdesk.store.repository import Store
@@ -29,45 +28,42 @@ class Passage:
 
 
 class KnowledgeIndex(Protocol):
-    def search(self, query: str, k: int = 5) -> list[Passage]: ...
+    def search_many(self, queries: list[str], k: int = 5) -> list[list[Passage]]:
+        """The best `k` passages for each query, best first (one call amortises the work)."""
+        ...
 
     def __len__(self) -> int: ...
 
 
 class TfidfIndex:
+    """Word (1–2) and character (3–5) n-gram TF-IDF; the score is the mean of the two cosines."""
+
     def __init__(self, passages: list[Passage]) -> None:
         self.passages = passages
-        self.features = FeatureUnion(
-            [
-                (
-                    "words",
-                    TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english"),
-                ),
-                (
-                    "chars",
-                    TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True),
-                ),
-            ]
-        )
+        self.vectorizers = [
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english"),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True),
+        ]
         documents = [f"{p.heading}\n{p.text}" for p in passages]
-        self.matrix = self.features.fit_transform(documents) if passages else None
+        self.matrices = [v.fit_transform(documents) for v in self.vectorizers] if passages else []
 
-    def search(self, query: str, k: int = 5) -> list[Passage]:
-        if self.matrix is None:
-            return []
-        # Each of the two blocks is L2-normalised, so halving gives a cosine in [0, 1].
-        scores = (self.matrix @ self.features.transform([query]).T).toarray().ravel() / 2
-        best = np.argsort(scores)[::-1][:k]
-        return [_scored(self.passages[i], float(scores[i])) for i in best if scores[i] > 0]
+    def search_many(self, queries: list[str], k: int = 5) -> list[list[Passage]]:
+        if not self.passages or not queries:
+            return [[] for _ in queries]
+        scores = sum(
+            (vectorizer.transform(queries) @ matrix.T).toarray()
+            for vectorizer, matrix in zip(self.vectorizers, self.matrices, strict=True)
+        ) / len(self.vectorizers)
+        results = []
+        for row in scores:
+            best = np.argsort(row)[::-1][:k]
+            results.append(
+                [replace(self.passages[i], score=float(row[i])) for i in best if row[i] > 0]
+            )
+        return results
 
     def __len__(self) -> int:
         return len(self.passages)
-
-
-def _scored(passage: Passage, score: float) -> Passage:
-    return Passage(
-        passage.chunk_id, passage.source, passage.title, passage.heading, passage.text, score
-    )
 
 
 def load_passages(store: Store) -> list[Passage]:

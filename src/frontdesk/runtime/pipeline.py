@@ -10,7 +10,13 @@ import structlog
 from frontdesk.agents.coordinator import Coordinator
 from frontdesk.agents.intent import IntentAgent
 from frontdesk.agents.response import ResponseAgent
-from frontdesk.contracts import HandoffPacket, InboundMessage, IntentPrediction, TurnOutcome
+from frontdesk.contracts import (
+    DraftReply,
+    HandoffPacket,
+    InboundMessage,
+    IntentPrediction,
+    TurnOutcome,
+)
 from frontdesk.store.repository import Store
 from frontdesk.store.tables import utcnow
 
@@ -53,32 +59,45 @@ class Pipeline:
             return result
         started = time.perf_counter()
         intents = self.intent_agent.classify(pending)
-        intent_ms = (time.perf_counter() - started) * 1000 / len(pending)
-        for message, intent in zip(pending, intents, strict=True):
+        classified = time.perf_counter()
+        drafts = self.response_agent.draft(pending, intents)
+        drafted = time.perf_counter()
+        # Stages run once per batch; each message is charged its share.
+        shares = {
+            "intent": (classified - started) * 1000 / len(pending),
+            "response": (drafted - classified) * 1000 / len(pending),
+        }
+        concluded = []
+        for message, intent, draft in zip(pending, intents, drafts, strict=True):
             try:
-                outcome = self._conclude(message, intent, intent_ms)
-                self.store.record_outcome(outcome)
+                concluded.append(self._conclude(message, intent, draft, shares))
             except Exception as exc:  # one bad message must not hold back the batch
                 log.exception("message.failed", message_id=message.id)
                 result.failed[message.id] = f"{type(exc).__name__}: {exc}"
-                continue
-            result.done.append(message.id)
-            result.outcomes.append(outcome)
+        try:
+            self.store.record_outcomes(concluded)
+        except Exception as exc:
+            log.exception("batch.not_stored", size=len(concluded))
+            for outcome in concluded:
+                result.failed[outcome.message.id] = f"{type(exc).__name__}: {exc}"
+            return result
+        result.done.extend(outcome.message.id for outcome in concluded)
+        result.outcomes.extend(concluded)
         return result
 
     def _conclude(
-        self, message: InboundMessage, intent: IntentPrediction, intent_ms: float
+        self,
+        message: InboundMessage,
+        intent: IntentPrediction,
+        draft: DraftReply,
+        shares: dict[str, float],
     ) -> TurnOutcome:
         started = time.perf_counter()
-        draft = self.response_agent.draft(message, intent)
-        drafted = time.perf_counter()
         decision = self.coordinator.decide(intent, draft)
-        decided = time.perf_counter()
         latency = {
             "queue_wait": (utcnow() - message.received_at).total_seconds() * 1000,
-            "intent": intent_ms,
-            "response": (drafted - started) * 1000,
-            "coordinator": (decided - drafted) * 1000,
+            **shares,
+            "coordinator": (time.perf_counter() - started) * 1000,
         }
         latency = {stage: round(ms, 3) for stage, ms in latency.items()}
         if decision.tier == "auto":

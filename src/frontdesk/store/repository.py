@@ -202,37 +202,50 @@ class Store:
         with self.session() as session:
             return _transcript(session, conversation_id)
 
-    def record_outcome(self, outcome: TurnOutcome) -> bool:
-        """Store decision and reply or handoff at once; False when the message was done already."""
-        message = outcome.message
-        now = utcnow()
+    def record_outcomes(self, outcomes: list[TurnOutcome]) -> list[bool]:
+        """Store each decision with its reply or handoff, all in one transaction.
+
+        An outcome whose message was processed already is skipped (False): a redelivered message
+        is never answered twice. Should a concurrent worker win a race mid-batch, the batch is
+        stored again one outcome at a time.
+        """
         try:
             with self.session() as session:
-                claimed = session.execute(
-                    update(MessageRow)
-                    .where(MessageRow.id == message.id, MessageRow.state != "processed")
-                    .values(state="processed", processed_at=now)
-                ).rowcount
-                if claimed == 0:
-                    return False
-                session.add(_decision_row(outcome, now))
-                if outcome.handoff is not None:
-                    self._open_handoff(session, outcome.handoff, now)
-                else:
-                    assert outcome.reply_text is not None, "an automatic decision carries a reply"
-                    self._add_reply(
-                        session,
-                        message.conversation_id,
-                        message.id,
-                        BOT_AUTHOR,
-                        outcome.reply_text,
-                        outcome.draft.sources,
-                        now,
-                    )
-                return True
+                return [self._record(session, outcome, utcnow()) for outcome in outcomes]
         except IntegrityError:
-            # Another worker recorded this message between our read and our write.
+            return [self._record_alone(outcome) for outcome in outcomes]
+
+    def _record_alone(self, outcome: TurnOutcome) -> bool:
+        try:
+            with self.session() as session:
+                return self._record(session, outcome, utcnow())
+        except IntegrityError:
             return False
+
+    def _record(self, session: Session, outcome: TurnOutcome, now: datetime) -> bool:
+        message = outcome.message
+        claimed = session.execute(
+            update(MessageRow)
+            .where(MessageRow.id == message.id, MessageRow.state != "processed")
+            .values(state="processed", processed_at=now)
+        ).rowcount
+        if claimed == 0:
+            return False
+        session.add(_decision_row(outcome, now))
+        if outcome.handoff is not None:
+            self._open_handoff(session, outcome.handoff, now)
+        else:
+            assert outcome.reply_text is not None, "an automatic decision carries a reply"
+            self._add_reply(
+                session,
+                message.conversation_id,
+                message.id,
+                BOT_AUTHOR,
+                outcome.reply_text,
+                outcome.draft.sources,
+                now,
+            )
+        return True
 
     def _open_handoff(self, session: Session, packet: HandoffPacket, now: datetime) -> None:
         handoff = HandoffRow(
