@@ -145,18 +145,31 @@ def main() -> None:
     parser.add_argument("--posters", type=int, default=8, help="concurrent HTTP clients")
     args = parser.parse_args()
 
-    in_process_runs, http_runs, rates = [], [], []
+    in_process_runs, http_runs = [], []
+    rates: dict[str, list[float]] = {"serve": [], "serve_plus_worker_process": []}
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory() as folder:
             data_dir = Path(folder) / "data"
             in_process_runs.append(in_process(data_dir, args.messages))
-            server = ServerProcess({"FRONTDESK_DATA_DIR": str(data_dir)}, Path(folder) / "log")
-            server.start()
+            env = {"FRONTDESK_DATA_DIR": str(data_dir)}
             store = Store(create_store_engine(f"sqlite:///{data_dir / 'frontdesk.db'}"))
+            server = ServerProcess(env, Path(folder) / "log")
+            server.start()
             try:
                 http_runs.append(over_http(server, store, args.messages))
-                rates.append(sustained(server, store, args.messages, args.posters))
+                rates["serve"].append(sustained(server, store, args.messages, args.posters))
             finally:
+                server.stop()
+            # Scale-out on one machine: the API process and a worker process use a core each.
+            server = ServerProcess(env, Path(folder) / "log", ("serve", "--no-worker"))
+            worker = ServerProcess(env, Path(folder) / "log", ("worker",))
+            server.start()
+            worker.start(wait_ready=False)
+            try:
+                rate = sustained(server, store, args.messages, args.posters)
+                rates["serve_plus_worker_process"].append(rate)
+            finally:
+                worker.stop()
                 server.stop()
                 store.engine.dispose()
 
@@ -175,10 +188,13 @@ def main() -> None:
             http["http_accept"]["p50"] / http["http_baseline"]["p50"], 2
         ),
         "sustained_messages_per_second": {
-            "median": round(statistics.median(rates), 1),
-            "runs": [round(rate, 1) for rate in rates],
-            "posters": args.posters,
+            topology: {
+                "median": round(statistics.median(runs), 1),
+                "runs": [round(rate, 1) for rate in runs],
+            }
+            for topology, runs in rates.items()
         },
+        "posters": args.posters,
     }
     print(json.dumps(result, indent=2))
 

@@ -20,7 +20,10 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], log_path: Path, command: tuple[str, ...] = ("serve",)
+    ) -> None:
+        self.command = command
         self.port = free_port()
         self.env = {**os.environ, **env, "FRONTDESK_SERVER__PORT": str(self.port)}
         self.log_path = log_path
@@ -30,11 +33,13 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 60, wait_ready: bool = True) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "frontdesk", "serve"], env=self.env, stdout=log, stderr=log
+            [sys.executable, "-m", "frontdesk", *self.command], env=self.env, stdout=log, stderr=log
         )
+        if not wait_ready:
+            return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
