@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -52,7 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (messages, conversations, handoffs, health):
         app.include_router(module.router)
     page = resources.files("frontdesk.web").joinpath("chat.html").read_text("utf-8")
-    page = page.replace("{{company}}", settings.company_name)
+    page = page.replace("{{company}}", html.escape(settings.company_name)).replace(
+        "{{max_chars}}", str(settings.server.max_message_chars)
+    )
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def chat_page() -> str:
