@@ -152,3 +152,90 @@ class KnowledgeChunkRow(Base):
     ordinal: Mapped[int] = mapped_column(Integer)
     heading: Mapped[str] = mapped_column(String(500))
     text: Mapped[str] = mapped_column(Text)
+
+
+class ShopCustomerRow(Base):
+    """The embedded shop: records as JSON documents, with the columns lookups need."""
+
+    __tablename__ = "shop_customers"
+    __table_args__ = (Index("ix_shop_customers_name_zip", "last_name", "first_name", "zip"),)
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    zip: Mapped[str] = mapped_column(String(20))
+    data: Mapped[dict[str, Any]] = mapped_column(Json)
+
+
+class ShopProductRow(Base):
+    __tablename__ = "shop_products"
+
+    product_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(Json)
+
+
+class ShopItemRow(Base):
+    """Which product a variant item belongs to."""
+
+    __tablename__ = "shop_items"
+
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("shop_products.product_id"), index=True)
+
+
+class ShopOrderRow(Base):
+    __tablename__ = "shop_orders"
+
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(Json)
+
+
+class SupportCaseRow(Base):
+    __tablename__ = "crm_cases"
+
+    case_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OutboxRow(Base):
+    """Messages to send outside a chat (password-reset links); a mailer drains it."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ToolEffectRow(Base):
+    """A state-changing tool call, by idempotency key: the same key never acts twice."""
+
+    __tablename__ = "tool_effects"
+
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tool: Mapped[str] = mapped_column(String(64))
+    result: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DialogueStateRow(Base):
+    """The real-time agent's memory of a conversation; `version` guards concurrent turns."""
+
+    __tablename__ = "dialogue_states"
+
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(Json)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
