@@ -1,0 +1,80 @@
+"""What the tools need from a shop and a CRM, whichever system answers.
+
+Lookups return None when nothing matches. Changes raise `CommerceError` with a message meant for
+the customer, and take an idempotency key: a backend applies one key at most once and answers a
+repeated key with the first result (the embedded shop in the same transaction as the change; remote
+systems through their own idempotency mechanisms).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from frontdesk.commerce.models import (
+    Address,
+    Customer,
+    Order,
+    PasswordReset,
+    Product,
+    SupportCase,
+)
+
+
+class CommerceError(Exception):
+    """A change the shop refuses; the message says why in words a customer understands."""
+
+
+class Commerce(Protocol):
+    def find_customer_by_email(self, email: str) -> str | None: ...
+
+    def find_customer_by_name_zip(
+        self, first_name: str, last_name: str, zip: str
+    ) -> str | None: ...
+
+    def get_customer(self, user_id: str) -> Customer | None: ...
+
+    def get_order(self, order_id: str) -> Order | None: ...
+
+    def get_product(self, product_id: str) -> Product | None: ...
+
+    def product_of_item(self, item_id: str) -> Product | None: ...
+
+    def cancel_pending_order(self, order_id: str, reason: str, key: str) -> Order: ...
+
+    def modify_pending_order_address(self, order_id: str, address: Address, key: str) -> Order: ...
+
+    def modify_pending_order_items(
+        self,
+        order_id: str,
+        item_ids: list[str],
+        new_item_ids: list[str],
+        payment_method_id: str,
+        key: str,
+    ) -> Order: ...
+
+    def modify_pending_order_payment(
+        self, order_id: str, payment_method_id: str, key: str
+    ) -> Order: ...
+
+    def return_delivered_order_items(
+        self, order_id: str, item_ids: list[str], payment_method_id: str, key: str
+    ) -> Order: ...
+
+    def exchange_delivered_order_items(
+        self,
+        order_id: str,
+        item_ids: list[str],
+        new_item_ids: list[str],
+        payment_method_id: str,
+        key: str,
+    ) -> Order: ...
+
+    def modify_user_address(self, user_id: str, address: Address, key: str) -> Customer: ...
+
+
+class Crm(Protocol):
+    def open_case(
+        self, user_id: str | None, subject: str, description: str, key: str
+    ) -> SupportCase: ...
+
+    def start_password_reset(self, user_id: str, key: str) -> PasswordReset: ...
