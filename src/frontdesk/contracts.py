@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Tier = Literal["auto", "human", "specialist"]
 Channel = Literal["web", "email", "api", "cli"]
-DraftKind = Literal["knowledge", "template"]
+DraftKind = Literal["knowledge", "template", "action"]
 HandoffStatus = Literal["open", "resolved"]
 MessageState = Literal["accepted", "enqueued", "processed", "dead"]
 
@@ -82,8 +82,17 @@ class DraftReply(Contract):
     text: str
     kind: DraftKind
     sources: list[Source] = []
-    grounded: bool = Field(description="every claim rests on a retrieved passage or a template")
+    grounded: bool = Field(
+        description="every claim rests on a retrieved passage, a template or a tool result"
+    )
     agent: str
+    confidence: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="the drafting agent's own confidence, when it has one (a dialogue turn that "
+        "got the answer it asked for); routing uses it in place of the intent's",
+    )
 
 
 class RuleHit(Contract):
@@ -133,6 +142,13 @@ class Handoff(Contract):
     resolved_by: str | None = None
 
 
+class DialogueUpdate(Contract):
+    """The real-time agent's new memory of the conversation, written with the outcome."""
+
+    expected_version: int = Field(description="the version it was read at; 0 when there was none")
+    state: dict[str, Any]
+
+
 class TurnOutcome(Contract):
     """What the pipeline concluded for one inbound message; stored in one transaction."""
 
@@ -143,6 +159,9 @@ class TurnOutcome(Contract):
     latency_ms: dict[str, float]
     reply_text: str | None = Field(description="set when the tier is auto")
     handoff: HandoffPacket | None = None
+    tool_calls: list[ToolCall] = []
+    tool_results: list[ToolResult] = []
+    dialogue: DialogueUpdate | None = None
 
 
 class DecisionRecord(Contract):
@@ -152,6 +171,8 @@ class DecisionRecord(Contract):
     decision: RoutingDecision
     latency_ms: dict[str, float]
     created_at: datetime
+    tool_calls: list[ToolCall] = []
+    tool_results: list[ToolResult] = []
 
 
 class AuditRecord(Contract):

@@ -20,26 +20,29 @@ class Coordinator:
 
     def decide(self, intent: IntentPrediction, draft: DraftReply) -> RoutingDecision:
         policy = self.policy
-        confidence = intent.confidence
+        # A dialogue turn that got the answer it asked for ("yes", an email) is judged by the
+        # dialogue, not by the classifier's reading of two words out of context.
+        confidence = intent.confidence if draft.confidence is None else draft.confidence
+        subject = intent.label if draft.confidence is None else f"{draft.agent} turn"
         tier: Tier
         if confidence > policy.auto_threshold:
             tier = "auto"
             rule = RuleHit(
                 rule="confidence.auto",
-                detail=f"{intent.label} at {confidence:.3f} > {policy.auto_threshold}",
+                detail=f"{subject} at {confidence:.3f} > {policy.auto_threshold}",
             )
         elif confidence >= policy.human_threshold:
             tier = "human"
             rule = RuleHit(
                 rule="confidence.human",
-                detail=f"{intent.label} at {confidence:.3f} in "
+                detail=f"{subject} at {confidence:.3f} in "
                 f"[{policy.human_threshold}, {policy.auto_threshold}]",
             )
         else:
             tier = "specialist"
             rule = RuleHit(
                 rule="confidence.specialist",
-                detail=f"{intent.label} at {confidence:.3f} < {policy.human_threshold}",
+                detail=f"{subject} at {confidence:.3f} < {policy.human_threshold}",
             )
         rules = [rule]
         if tier == "auto" and intent.label in policy.handoff_intents:

@@ -194,13 +194,12 @@ def _customer(rng: random.Random, index: int) -> Customer:
             address1=f"{rng.randrange(1, 999)} {rng.choice(STREETS)} Street",
             address2=rng.choice(["", f"Apt {rng.randrange(1, 40)}"]),
             city=city,
-            state=state,
             country="USA",
+            state=state,
             zip=f"{zip_prefix}{rng.randrange(10, 99)}",
         ),
         email=f"{first.lower()}.{last.lower()}{index}@example.com",
         payment_methods=methods,
-        tier="vip" if rng.random() < 0.05 else "standard",
     )
 
 

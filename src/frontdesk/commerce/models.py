@@ -29,8 +29,8 @@ class Address(Record):
     address1: str
     address2: str = ""
     city: str
-    state: str
     country: str
+    state: str
     zip: str
 
 
@@ -54,7 +54,6 @@ class Customer(Record):
     email: str
     payment_methods: dict[str, PaymentMethod]
     orders: list[str] = []
-    tier: Literal["standard", "vip", "enterprise"] = "standard"
 
 
 class Variant(Record):
@@ -97,6 +96,19 @@ class Order(Record):
     status: OrderStatus
     fulfillments: list[Fulfilment] = []
     payment_history: list[PaymentEntry] = []
+    cancel_reason: str | None = None
+    exchange_items: list[str] | None = None
+    exchange_new_items: list[str] | None = None
+    exchange_payment_method_id: str | None = None
+    exchange_price_difference: float | None = None
+    return_items: list[str] | None = None
+    return_payment_method_id: str | None = None
+
+    @property
+    def total_paid(self) -> float:
+        paid = sum(p.amount for p in self.payment_history if p.transaction_type == "payment")
+        refunded = sum(p.amount for p in self.payment_history if p.transaction_type == "refund")
+        return round(paid - refunded, 2)
 
 
 class SupportCase(BaseModel):

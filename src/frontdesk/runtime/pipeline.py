@@ -9,12 +9,16 @@ import structlog
 
 from frontdesk.agents.coordinator import Coordinator
 from frontdesk.agents.intent import IntentAgent
+from frontdesk.agents.realtime import RealtimeAgent
 from frontdesk.agents.response import ResponseAgent
 from frontdesk.contracts import (
+    DialogueUpdate,
     DraftReply,
     HandoffPacket,
     InboundMessage,
     IntentPrediction,
+    ToolCall,
+    ToolResult,
     TurnOutcome,
 )
 from frontdesk.store.repository import Store
@@ -37,11 +41,13 @@ class Pipeline:
         intent_agent: IntentAgent,
         response_agent: ResponseAgent,
         coordinator: Coordinator,
+        realtime_agent: RealtimeAgent | None = None,
     ) -> None:
         self.store = store
         self.intent_agent = intent_agent
         self.response_agent = response_agent
         self.coordinator = coordinator
+        self.realtime_agent = realtime_agent
 
     def process(self, message_ids: list[str]) -> BatchResult:
         result = BatchResult()
@@ -57,20 +63,17 @@ class Pipeline:
                 pending.append(found[0])
         if not pending:
             return result
+        pending.sort(key=lambda message: message.received_at)  # a conversation's turns in order
         started = time.perf_counter()
         intents = self.intent_agent.classify(pending)
-        classified = time.perf_counter()
-        drafts = self.response_agent.draft(pending, intents)
-        drafted = time.perf_counter()
-        # Stages run once per batch; each message is charged its share.
-        shares = {
-            "intent": (classified - started) * 1000 / len(pending),
-            "response": (drafted - classified) * 1000 / len(pending),
-        }
+        intent_ms = (time.perf_counter() - started) * 1000 / len(pending)
+        drafts = self._draft(pending, intents, result)
         concluded = []
-        for message, intent, draft in zip(pending, intents, drafts, strict=True):
+        for message, intent in zip(pending, intents, strict=True):
+            if message.id not in drafts:
+                continue
             try:
-                concluded.append(self._conclude(message, intent, draft, shares))
+                concluded.append(self._conclude(message, intent, drafts[message.id], intent_ms))
             except Exception as exc:  # one bad message must not hold back the batch
                 log.exception("message.failed", message_id=message.id)
                 result.failed[message.id] = f"{type(exc).__name__}: {exc}"
@@ -85,45 +88,99 @@ class Pipeline:
         result.outcomes.extend(concluded)
         return result
 
+    def _draft(
+        self, messages: list[InboundMessage], intents: list[IntentPrediction], result: BatchResult
+    ) -> dict[str, _Drafted]:
+        """Account requests go to the real-time agent, one turn at a time per conversation;
+        everything else to the response agent, in one batch."""
+        drafted: dict[str, _Drafted] = {}
+        memory = self.store.dialogue_states({m.conversation_id for m in messages})
+        for_knowledge = []
+        for message, intent in zip(messages, intents, strict=True):
+            version, state = memory.get(message.conversation_id, (0, None))
+            agent = self.realtime_agent
+            if agent is None or not agent.wants(message, intent, state):
+                for_knowledge.append((message, intent))
+                continue
+            started = time.perf_counter()
+            try:
+                turn = agent.respond(message, intent, state)
+            except Exception as exc:
+                log.exception("message.failed", message_id=message.id)
+                result.failed[message.id] = f"{type(exc).__name__}: {exc}"
+                continue
+            elapsed = (time.perf_counter() - started) * 1000
+            memory[message.conversation_id] = (version + 1, turn.state)
+            drafted[message.id] = _Drafted(
+                turn.draft,
+                {"realtime": elapsed},
+                turn.tool_calls,
+                turn.tool_results,
+                DialogueUpdate(expected_version=version, state=turn.state),
+            )
+        if for_knowledge:
+            started = time.perf_counter()
+            drafts = self.response_agent.draft(*map(list, zip(*for_knowledge, strict=True)))
+            share = (time.perf_counter() - started) * 1000 / len(for_knowledge)
+            for (message, _intent), draft in zip(for_knowledge, drafts, strict=True):
+                drafted[message.id] = _Drafted(draft, {"response": share})
+        return drafted
+
     def _conclude(
-        self,
-        message: InboundMessage,
-        intent: IntentPrediction,
-        draft: DraftReply,
-        shares: dict[str, float],
+        self, message: InboundMessage, intent: IntentPrediction, drafted: _Drafted, intent_ms: float
     ) -> TurnOutcome:
         started = time.perf_counter()
+        draft = drafted.draft
         decision = self.coordinator.decide(intent, draft)
         latency = {
             "queue_wait": (utcnow() - message.received_at).total_seconds() * 1000,
-            **shares,
+            "intent": intent_ms,
+            **drafted.stage_ms,
             "coordinator": (time.perf_counter() - started) * 1000,
         }
         latency = {stage: round(ms, 3) for stage, ms in latency.items()}
-        if decision.tier == "auto":
-            return TurnOutcome(
-                message=message,
+        handoff = None
+        dialogue = drafted.dialogue
+        if decision.tier != "auto":
+            dialogue = _without_pending_change(dialogue)
+            handoff = HandoffPacket(
+                conversation_id=message.conversation_id,
+                message_id=message.id,
+                tier=decision.tier,
+                transcript=self.store.transcript(message.conversation_id),
                 intent=intent,
                 draft=draft,
                 decision=decision,
-                latency_ms=latency,
-                reply_text=draft.text,
+                tool_calls=drafted.tool_calls,
+                tool_results=drafted.tool_results,
             )
-        packet = HandoffPacket(
-            conversation_id=message.conversation_id,
-            message_id=message.id,
-            tier=decision.tier,
-            transcript=self.store.transcript(message.conversation_id),
-            intent=intent,
-            draft=draft,
-            decision=decision,
-        )
         return TurnOutcome(
             message=message,
             intent=intent,
             draft=draft,
             decision=decision,
             latency_ms=latency,
-            reply_text=None,
-            handoff=packet,
+            reply_text=draft.text if handoff is None else None,
+            handoff=handoff,
+            tool_calls=drafted.tool_calls,
+            tool_results=drafted.tool_results,
+            dialogue=dialogue,
         )
+
+
+def _without_pending_change(update: DialogueUpdate | None) -> DialogueUpdate | None:
+    """A handed-off draft was not sent by the bot, so its question may not be answered with a
+    bare "yes" later: the person decides what to ask, and the change is proposed again."""
+    if update is None or not update.state.get("tools", {}).get("pending"):
+        return update
+    state = {**update.state, "tools": {**update.state["tools"], "pending": None}}
+    return DialogueUpdate(expected_version=update.expected_version, state=state)
+
+
+@dataclass
+class _Drafted:
+    draft: DraftReply
+    stage_ms: dict[str, float]
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_results: list[ToolResult] = field(default_factory=list)
+    dialogue: DialogueUpdate | None = None

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 
 from frontdesk.agents.coordinator import Coordinator, RoutingPolicy
 from frontdesk.agents.intent import IntentAgent
+from frontdesk.agents.realtime import RealtimeAgent
 from frontdesk.agents.response import ResponseAgent
+from frontdesk.commerce.embedded import EmbeddedShop
+from frontdesk.commerce.loading import ensure_demo_shop
 from frontdesk.config import Settings
 from frontdesk.contracts import Channel
 from frontdesk.knowledge.index import TfidfIndex, load_passages
@@ -18,6 +21,7 @@ from frontdesk.runtime.pipeline import Pipeline
 from frontdesk.runtime.worker import Worker
 from frontdesk.store.database import create_store_engine, migrate
 from frontdesk.store.repository import Accepted, Store
+from frontdesk.tools.toolbox import Toolbox
 from frontdesk.training.models_dir import load_active
 
 
@@ -77,6 +81,8 @@ def build_services(settings: Settings) -> Services:
     store = open_store(settings)
     if not load_passages(store):
         ingest_demo(store)
+    ensure_demo_shop(store)
+    shop = EmbeddedShop(store)
     routing = settings.routing
     pipeline = Pipeline(
         store,
@@ -89,6 +95,7 @@ def build_services(settings: Settings) -> Services:
                 routing.auto_threshold, routing.human_threshold, frozenset(routing.handoff_intents)
             )
         ),
+        RealtimeAgent(Toolbox(shop, shop)),
     )
     queue = open_queue(settings)
     return Services(settings, store, queue, Intake(store, queue), pipeline)

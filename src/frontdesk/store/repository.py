@@ -21,6 +21,7 @@ from frontdesk.contracts import (
     Channel,
     ConversationView,
     DecisionRecord,
+    DialogueUpdate,
     DraftReply,
     Handoff,
     HandoffPacket,
@@ -30,6 +31,8 @@ from frontdesk.contracts import (
     OutboundReply,
     RoutingDecision,
     Source,
+    ToolCall,
+    ToolResult,
     TranscriptEntry,
     TurnOutcome,
 )
@@ -37,6 +40,7 @@ from frontdesk.store.tables import (
     AuditRow,
     ConversationRow,
     DecisionRow,
+    DialogueStateRow,
     HandoffRow,
     MessageRow,
     ReplyRow,
@@ -60,6 +64,10 @@ class IdempotencyConflict(Exception):
 
 class HandoffClosed(Exception):
     pass
+
+
+class StaleDialogue(Exception):
+    """Another worker moved the conversation on meanwhile; the message must be processed again."""
 
 
 @dataclass(frozen=True)
@@ -198,6 +206,16 @@ class Store:
             ).all()
             return {row.id: (_inbound(row, ref), row.state) for row, ref in rows}
 
+    def dialogue_states(self, conversation_ids: set[str]) -> dict[str, tuple[int, dict[str, Any]]]:
+        """The real-time agent's memory per conversation, with its version."""
+        with self.session() as session:
+            rows = session.scalars(
+                select(DialogueStateRow).where(
+                    DialogueStateRow.conversation_id.in_(conversation_ids)
+                )
+            )
+            return {row.conversation_id: (row.version, row.data) for row in rows}
+
     def transcript(self, conversation_id: str) -> list[TranscriptEntry]:
         with self.session() as session:
             return _transcript(session, conversation_id)
@@ -232,6 +250,8 @@ class Store:
         if claimed == 0:
             return False
         session.add(_decision_row(outcome, now))
+        if outcome.dialogue is not None:
+            _save_dialogue(session, message.conversation_id, outcome.dialogue, now)
         if outcome.handoff is not None:
             self._open_handoff(session, outcome.handoff, now)
         else:
@@ -369,6 +389,23 @@ def _audit(actor: str, action: str, subject_id: str, data: dict[str, Any]) -> Au
     return AuditRow(at=utcnow(), actor=actor, action=action, subject_id=subject_id, data=data)
 
 
+def _save_dialogue(
+    session: Session, conversation_id: str, update: DialogueUpdate, now: datetime
+) -> None:
+    row = session.get(DialogueStateRow, conversation_id, with_for_update=True)
+    current = 0 if row is None else row.version
+    if current != update.expected_version:
+        raise StaleDialogue(conversation_id)
+    if row is None:
+        session.add(
+            DialogueStateRow(
+                conversation_id=conversation_id, version=1, data=update.state, updated_at=now
+            )
+        )
+    else:
+        row.version, row.data, row.updated_at = current + 1, update.state, now
+
+
 def _has_open_handoff(session: Session, conversation_id: str, except_id: str) -> bool:
     return (
         session.scalar(
@@ -421,6 +458,8 @@ def _decision_row(outcome: TurnOutcome, now: datetime) -> DecisionRow:
             "intent": outcome.intent.model_dump(mode="json"),
             "draft": outcome.draft.model_dump(mode="json"),
             "decision": outcome.decision.model_dump(mode="json"),
+            "tool_calls": [call.model_dump(mode="json") for call in outcome.tool_calls],
+            "tool_results": [result.model_dump(mode="json") for result in outcome.tool_results],
         },
         latency_ms=outcome.latency_ms,
         created_at=now,
@@ -435,6 +474,10 @@ def _decision(row: DecisionRow) -> DecisionRecord:
         decision=RoutingDecision.model_validate(row.detail["decision"]),
         latency_ms=row.latency_ms,
         created_at=row.created_at,
+        tool_calls=[ToolCall.model_validate(call) for call in row.detail.get("tool_calls", [])],
+        tool_results=[
+            ToolResult.model_validate(result) for result in row.detail.get("tool_results", [])
+        ],
     )
 
 

@@ -1,0 +1,392 @@
+"""Real-time agent: routine account requests answered with the shop's tools, without an LLM.
+
+It runs from the intent, the entities of the message and what it remembers of the conversation:
+it authenticates the customer, asks for what is missing, states the change and asks for an
+explicit yes, then reports the outcome. The tools enforce authentication, ownership and
+confirmation themselves, so no phrasing of a message can skip them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from frontdesk.agents.realtime import replies
+from frontdesk.agents.realtime.entities import Entities, extract
+from frontdesk.commerce.models import Customer, Order, Product
+from frontdesk.contracts import DraftReply, InboundMessage, IntentPrediction, ToolCall, ToolResult
+from frontdesk.tools.toolbox import Toolbox, ToolState, Turn
+
+AGENT = "realtime-agent/rules-1"
+GOALS = {
+    "track_order": "status",
+    "cancel_order": "cancel",
+    "return_item": "return",
+    "exchange_item": "exchange",
+    "change_shipping_address": "order_address",
+    "change_order": "order_payment",
+    "recover_password": "password_reset",
+    "damaged_item": "case",
+}
+PROFILE_ADDRESS_INTENT = "edit_account"
+GOAL_CONFIDENCE = 0.5
+LEAVE_CONFIDENCE = 0.9
+ELIGIBLE = {
+    "status": None,
+    "cancel": {"pending"},
+    "return": {"delivered"},
+    "exchange": {"delivered"},
+    "order_address": {"pending", "pending (item modified)"},
+    "order_payment": {"pending"},
+    "case": None,
+}
+
+
+class DialogueState(BaseModel):
+    tools: ToolState = ToolState()
+    goal: str | None = None
+    order_id: str | None = None
+    item_ids: list[str] = []
+
+
+@dataclass
+class RealtimeTurn:
+    draft: DraftReply
+    state: dict[str, Any]
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_results: list[ToolResult] = field(default_factory=list)
+
+
+class RealtimeAgent:
+    def __init__(self, toolbox: Toolbox) -> None:
+        self.toolbox = toolbox
+
+    def wants(self, message: InboundMessage, intent: IntentPrediction, state: dict | None) -> bool:
+        """True when this message belongs to an account request, new or under way."""
+        dialogue = DialogueState.model_validate(state or {})
+        if _goal_of(message.text, intent) is not None:
+            return True
+        if dialogue.goal is None and dialogue.tools.pending is None:
+            return False
+        leaving = intent.confidence > LEAVE_CONFIDENCE and intent.label not in GOALS
+        entities = extract(message.text)
+        relevant = entities.yes or entities.no or entities.order_ids or entities.email
+        return not leaving or bool(relevant or entities.name or entities.address)
+
+    def respond(
+        self, message: InboundMessage, intent: IntentPrediction, state: dict | None
+    ) -> RealtimeTurn:
+        dialogue = DialogueState.model_validate(state or {})
+        entities = extract(message.text)
+        session = _Session(self.toolbox, dialogue, message, entities)
+        continuing = dialogue.goal is not None or dialogue.tools.pending is not None
+        text = session.run(_goal_of(message.text, intent))
+        return RealtimeTurn(
+            draft=DraftReply(
+                text=text,
+                kind="action",
+                grounded=True,
+                agent=AGENT,
+                confidence=1.0 if continuing else None,
+            ),
+            state=session.dialogue.model_dump(mode="json"),
+            tool_calls=session.calls,
+            tool_results=session.results,
+        )
+
+
+def _goal_of(text: str, intent: IntentPrediction) -> str | None:
+    if intent.confidence < GOAL_CONFIDENCE:
+        return None
+    if intent.label == PROFILE_ADDRESS_INTENT and "address" in text.lower():
+        return "profile_address"
+    return GOALS.get(intent.label)
+
+
+class _Session:
+    """One turn of the dialogue: the tool calls it makes and the reply it writes."""
+
+    def __init__(
+        self,
+        toolbox: Toolbox,
+        dialogue: DialogueState,
+        message: InboundMessage,
+        entities: Entities,
+    ) -> None:
+        self.toolbox = toolbox
+        self.dialogue = dialogue
+        self.entities = entities
+        self.message = message
+        self.turn = Turn(state=dialogue.tools, message_id=message.id, confirmed=entities.yes)
+        self.calls: list[ToolCall] = []
+        self.results: list[ToolResult] = []
+
+    def call(self, name: str, **arguments: Any) -> ToolResult:
+        call, result = self.toolbox.call(self.turn, name, arguments)
+        self.calls.append(call)
+        self.results.append(result)
+        return result
+
+    def run(self, goal: str | None) -> str:
+        dialogue, entities = self.dialogue, self.entities
+        pending = dialogue.tools.pending
+        if pending is not None and (entities.yes or entities.no):
+            return self._answer_confirmation()
+        if goal is not None and goal != dialogue.goal:
+            dialogue.goal, dialogue.order_id, dialogue.item_ids = goal, None, []
+            dialogue.tools.pending = None
+        if entities.order_id:
+            dialogue.order_id = entities.order_id
+        if dialogue.goal is None:
+            return replies.how_can_i_help()
+        if dialogue.tools.user_id is None:
+            identified = self._identify()
+            if identified is not None:
+                return identified
+        return getattr(self, f"_goal_{dialogue.goal}")()
+
+    # identity
+
+    def _identify(self) -> str | None:
+        entities = self.entities
+        if entities.email:
+            result = self.call("find_user_id_by_email", email=entities.email)
+            if not result.ok:
+                return replies.no_account_for_email(entities.email)
+        elif entities.name and entities.zip:
+            first, last = entities.name
+            result = self.call(
+                "find_user_id_by_name_zip", first_name=first, last_name=last, zip=entities.zip
+            )
+            if not result.ok:
+                return replies.no_account_for_name(first, last, entities.zip)
+        else:
+            return replies.ask_identity()
+        return None
+
+    # confirmation
+
+    def _answer_confirmation(self) -> str:
+        pending = self.dialogue.tools.pending
+        assert pending is not None
+        if self.entities.no:
+            self.dialogue.tools.pending = None
+            self.dialogue.goal = None
+            return replies.nothing_changed()
+        result = self.call(pending.name, **pending.arguments)
+        self.dialogue.goal = None
+        if not result.ok:
+            return replies.change_failed(result.error or "")
+        return replies.change_done(pending.name, result.output)
+
+    def _propose(self, name: str, summary: str, **arguments: Any) -> str:
+        result = self.call(name, **arguments)
+        if result.output.get("confirmation_required"):
+            return replies.confirm(summary)
+        return replies.change_failed(result.error or "")
+
+    # shared steps
+
+    def _customer(self) -> Customer:
+        result = self.call("get_user_details", user_id=self.dialogue.tools.user_id)
+        return Customer.model_validate(result.output)
+
+    def _order(self) -> Order | str:
+        """The order the request is about, or the question to ask the customer."""
+        dialogue = self.dialogue
+        eligible = ELIGIBLE.get(dialogue.goal or "")
+        if dialogue.order_id is None:
+            orders = [self._fetch(order_id) for order_id in self._customer().orders]
+            candidates = [o for o in orders if o and (eligible is None or o.status in eligible)]
+            if len(candidates) == 1 and eligible is not None:
+                dialogue.order_id = candidates[0].order_id
+                return candidates[0]
+            return replies.ask_order([o for o in orders if o], eligible)
+        order = self._fetch(dialogue.order_id)
+        if order is None:
+            missing = dialogue.order_id
+            dialogue.order_id = None
+            return replies.unknown_order(missing)
+        if eligible is not None and order.status not in eligible:
+            dialogue.goal = None
+            return replies.not_eligible(order, self._verb())
+        return order
+
+    def _fetch(self, order_id: str) -> Order | None:
+        result = self.call("get_order_details", order_id=order_id)
+        return Order.model_validate(result.output) if result.ok else None
+
+    def _verb(self) -> str:
+        return replies.VERBS[self.dialogue.goal or "status"]
+
+    def _items(self, order: Order) -> list[str] | None:
+        if self.entities.all_items:
+            return [item.item_id for item in order.items]
+        text = self.message.text.lower()
+        named = [item.item_id for item in order.items if _mentions(text, item.name)]
+        if named:
+            return named
+        if len(order.items) == 1:
+            return [order.items[0].item_id]
+        return self.dialogue.item_ids or None
+
+    def _refund_method(self, order: Order, customer: Customer) -> str:
+        original = order.payment_history[0].payment_method_id
+        if self.entities.payment_source == "gift_card":
+            gift = next(
+                (m.id for m in customer.payment_methods.values() if m.source == "gift_card"), None
+            )
+            return gift or original
+        return original
+
+    # goals
+
+    def _goal_status(self) -> str:
+        order = self._order()
+        if isinstance(order, str):
+            return order
+        self.dialogue.goal = None
+        return replies.order_status(order)
+
+    def _goal_cancel(self) -> str:
+        order = self._order()
+        if isinstance(order, str):
+            return order
+        reason = self.entities.reason
+        if reason is None:
+            return replies.ask_reason(order)
+        method = order.payment_history[0].payment_method_id if order.payment_history else ""
+        return self._propose(
+            "cancel_pending_order",
+            replies.cancel_summary(order, reason, method),
+            order_id=order.order_id,
+            reason=reason,
+        )
+
+    def _goal_return(self) -> str:
+        order = self._order()
+        if isinstance(order, str):
+            return order
+        items = self._items(order)
+        if not items:
+            return replies.ask_items(order, "return")
+        self.dialogue.item_ids = items
+        method = self._refund_method(order, self._customer())
+        return self._propose(
+            "return_delivered_order_items",
+            replies.return_summary(order, items, method),
+            order_id=order.order_id,
+            item_ids=items,
+            payment_method_id=method,
+        )
+
+    def _goal_exchange(self) -> str:
+        order = self._order()
+        if isinstance(order, str):
+            return order
+        items = self._items(order)
+        if not items:
+            return replies.ask_items(order, "exchange")
+        self.dialogue.item_ids = items
+        text = self.message.text.lower()
+        new_ids, problems = [], []
+        for item in (i for i in order.items if i.item_id in items):
+            product = Product.model_validate(
+                self.call("get_product_details", product_id=item.product_id).output
+            )
+            choice = replies.pick_variant(product, item.options, text)
+            if isinstance(choice, str):
+                problems.append(choice)
+            else:
+                new_ids.append(choice.item_id)
+        if problems:
+            return " ".join(problems)
+        method = order.payment_history[0].payment_method_id
+        return self._propose(
+            "exchange_delivered_order_items",
+            replies.exchange_summary(
+                order, items, new_ids, method, self._product_variants(order, new_ids)
+            ),
+            order_id=order.order_id,
+            item_ids=items,
+            new_item_ids=new_ids,
+            payment_method_id=method,
+        )
+
+    def _product_variants(self, order: Order, new_ids: list[str]) -> dict[str, dict]:
+        variants = {}
+        for item_id in new_ids:
+            result = self.call("get_item_details", item_id=item_id)
+            variants[item_id] = result.output
+        return variants
+
+    def _goal_order_address(self) -> str:
+        order = self._order()
+        if isinstance(order, str):
+            return order
+        address = self.entities.address
+        if address is None:
+            return replies.ask_address(f"order {order.order_id}")
+        return self._propose(
+            "modify_pending_order_address",
+            replies.address_summary(f"order {order.order_id}", address),
+            order_id=order.order_id,
+            **address,
+        )
+
+    def _goal_profile_address(self) -> str:
+        address = self.entities.address
+        if address is None:
+            return replies.ask_address("your account")
+        return self._propose(
+            "modify_user_address",
+            replies.address_summary("your account's default address", address),
+            user_id=self.dialogue.tools.user_id,
+            **address,
+        )
+
+    def _goal_order_payment(self) -> str:
+        order = self._order()
+        if isinstance(order, str):
+            return order
+        source = self.entities.payment_source
+        customer = self._customer()
+        current = order.payment_history[0].payment_method_id
+        options = [m for m in customer.payment_methods.values() if m.id != current]
+        chosen = next((m for m in options if m.source == source), None)
+        if chosen is None:
+            return replies.ask_payment(order, options)
+        return self._propose(
+            "modify_pending_order_payment",
+            replies.payment_summary(order, chosen),
+            order_id=order.order_id,
+            payment_method_id=chosen.id,
+        )
+
+    def _goal_password_reset(self) -> str:
+        result = self.call("start_password_reset", user_id=self.dialogue.tools.user_id)
+        self.dialogue.goal = None
+        if not result.ok:
+            return replies.change_failed(result.error or "")
+        return replies.reset_sent(result.output["sent_to"])
+
+    def _goal_case(self) -> str:
+        order = self._order()
+        if isinstance(order, str):
+            return order
+        result = self.call(
+            "open_support_case",
+            subject=f"Problem with order {order.order_id}",
+            description=self.message.text,
+        )
+        self.dialogue.goal = None
+        if not result.ok:
+            return replies.change_failed(result.error or "")
+        return replies.case_opened(result.output["case_id"], order)
+
+
+def _mentions(text: str, item_name: str) -> bool:
+    words = [word for word in item_name.lower().split() if len(word) > 2]
+    return any(word in text for word in words)
