@@ -44,11 +44,16 @@ ELIGIBLE = {
 }
 
 
+REMEMBERED = ("reason", "payment_source", "address")
+
+
 class DialogueState(BaseModel):
     tools: ToolState = ToolState()
     goal: str | None = None
     order_id: str | None = None
     item_ids: list[str] = []
+    slots: dict[str, Any] = {}  # what the customer said in earlier turns of this request
+    proposal: str | None = None  # the change awaiting a yes, as it was put to the customer
 
 
 @dataclass
@@ -68,10 +73,11 @@ class RealtimeAgent:
         dialogue = DialogueState.model_validate(state or {})
         if _goal_of(message.text, intent) is not None:
             return True
-        if dialogue.goal is None and dialogue.tools.pending is None:
-            return False
-        leaving = intent.confidence > LEAVE_CONFIDENCE and intent.label not in GOALS
         entities = extract(message.text)
+        if dialogue.goal is None and dialogue.tools.pending is None:
+            # Within an account conversation a bare yes or no is answered here, not as small talk.
+            return dialogue.tools.user_id is not None and (entities.yes or entities.no)
+        leaving = intent.confidence > LEAVE_CONFIDENCE and intent.label not in GOALS
         relevant = entities.yes or entities.no or entities.order_ids or entities.email
         return not leaving or bool(relevant or entities.name or entities.address)
 
@@ -81,7 +87,7 @@ class RealtimeAgent:
         dialogue = DialogueState.model_validate(state or {})
         entities = extract(message.text)
         session = _Session(self.toolbox, dialogue, message, entities)
-        continuing = dialogue.goal is not None or dialogue.tools.pending is not None
+        continuing = state is not None
         text = session.run(_goal_of(message.text, intent))
         return RealtimeTurn(
             draft=DraftReply(
@@ -129,6 +135,9 @@ class _Session:
         self.results.append(result)
         return result
 
+    def slot(self, name: str) -> Any:
+        return self.dialogue.slots.get(name)
+
     def run(self, goal: str | None) -> str:
         dialogue, entities = self.dialogue, self.entities
         pending = dialogue.tools.pending
@@ -136,7 +145,12 @@ class _Session:
             return self._answer_confirmation()
         if goal is not None and goal != dialogue.goal:
             dialogue.goal, dialogue.order_id, dialogue.item_ids = goal, None, []
-            dialogue.tools.pending = None
+            dialogue.slots, dialogue.proposal, dialogue.tools.pending = {}, None, None
+        elif pending is not None and dialogue.proposal and not self._new_details():
+            return replies.confirm(dialogue.proposal)
+        dialogue.slots.update(
+            {name: getattr(entities, name) for name in REMEMBERED if getattr(entities, name)}
+        )
         if entities.order_id:
             dialogue.order_id = entities.order_id
         if dialogue.goal is None:
@@ -146,6 +160,10 @@ class _Session:
             if identified is not None:
                 return identified
         return getattr(self, f"_goal_{dialogue.goal}")()
+
+    def _new_details(self) -> bool:
+        entities = self.entities
+        return bool(entities.order_id or any(getattr(entities, name) for name in REMEMBERED))
 
     # identity
 
@@ -171,12 +189,11 @@ class _Session:
     def _answer_confirmation(self) -> str:
         pending = self.dialogue.tools.pending
         assert pending is not None
+        self.dialogue.goal, self.dialogue.proposal = None, None
         if self.entities.no:
             self.dialogue.tools.pending = None
-            self.dialogue.goal = None
             return replies.nothing_changed()
         result = self.call(pending.name, **pending.arguments)
-        self.dialogue.goal = None
         if not result.ok:
             return replies.change_failed(result.error or "")
         return replies.change_done(pending.name, result.output)
@@ -184,6 +201,7 @@ class _Session:
     def _propose(self, name: str, summary: str, **arguments: Any) -> str:
         result = self.call(name, **arguments)
         if result.output.get("confirmation_required"):
+            self.dialogue.proposal = summary
             return replies.confirm(summary)
         return replies.change_failed(result.error or "")
 
@@ -210,8 +228,9 @@ class _Session:
             dialogue.order_id = None
             return replies.unknown_order(missing)
         if eligible is not None and order.status not in eligible:
+            verb = self._verb()
             dialogue.goal = None
-            return replies.not_eligible(order, self._verb())
+            return replies.not_eligible(order, verb)
         return order
 
     def _fetch(self, order_id: str) -> Order | None:
@@ -234,7 +253,7 @@ class _Session:
 
     def _refund_method(self, order: Order, customer: Customer) -> str:
         original = order.payment_history[0].payment_method_id
-        if self.entities.payment_source == "gift_card":
+        if self.slot("payment_source") == "gift_card":
             gift = next(
                 (m.id for m in customer.payment_methods.values() if m.source == "gift_card"), None
             )
@@ -254,7 +273,7 @@ class _Session:
         order = self._order()
         if isinstance(order, str):
             return order
-        reason = self.entities.reason
+        reason = self.slot("reason")
         if reason is None:
             return replies.ask_reason(order)
         method = order.payment_history[0].payment_method_id if order.payment_history else ""
@@ -326,7 +345,7 @@ class _Session:
         order = self._order()
         if isinstance(order, str):
             return order
-        address = self.entities.address
+        address = self.slot("address")
         if address is None:
             return replies.ask_address(f"order {order.order_id}")
         return self._propose(
@@ -337,7 +356,7 @@ class _Session:
         )
 
     def _goal_profile_address(self) -> str:
-        address = self.entities.address
+        address = self.slot("address")
         if address is None:
             return replies.ask_address("your account")
         return self._propose(
@@ -351,7 +370,7 @@ class _Session:
         order = self._order()
         if isinstance(order, str):
             return order
-        source = self.entities.payment_source
+        source = self.slot("payment_source")
         customer = self._customer()
         current = order.payment_history[0].payment_method_id
         options = [m for m in customer.payment_methods.values() if m.id != current]
