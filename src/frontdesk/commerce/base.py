@@ -71,10 +71,12 @@ class Commerce(Protocol):
 
     def modify_user_address(self, user_id: str, address: Address, key: str) -> Customer: ...
 
+    def start_password_reset(self, user_id: str, key: str) -> PasswordReset:
+        """Send the customer a one-time reset link by email; the token never comes back here."""
+        ...
+
 
 class Crm(Protocol):
     def open_case(
         self, user_id: str | None, subject: str, description: str, key: str
     ) -> SupportCase: ...
-
-    def start_password_reset(self, user_id: str, key: str) -> PasswordReset: ...

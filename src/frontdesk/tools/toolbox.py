@@ -325,7 +325,7 @@ TOOLS: dict[str, Tool] = {
             "start_password_reset",
             a.UserId,
             "Email the customer a one-time password-reset link (never shown in the chat).",
-            lambda box, args, key, _user: box.crm.start_password_reset(args.user_id, key),
+            lambda box, args, key, _user: box.commerce.start_password_reset(args.user_id, key),
         ),
         Tool(
             "open_support_case",
