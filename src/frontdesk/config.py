@@ -129,6 +129,33 @@ class RoutingSettings(_Section):
         return self
 
 
+class LlmSettings(_Section):
+    provider: Literal["none", "openai", "ollama"] = Field(
+        "none",
+        description="'none' (offline agents only), 'openai' (any OpenAI-compatible server) or "
+        "'ollama'",
+    )
+    base_url: str | None = Field(
+        None,
+        description="the server's API root, e.g. http://127.0.0.1:8080/v1; for ollama the "
+        "default is http://127.0.0.1:11434/v1",
+    )
+    model: str = Field("gpt-4o-mini", min_length=1, description="the model name the server knows")
+    api_key_env: str = Field(
+        "OPENAI_API_KEY", description="the name of the environment variable holding the API key"
+    )
+    timeout_seconds: float = Field(
+        20.0, gt=0, le=600, description="seconds one model call may take, above 0 and ≤ 600"
+    )
+    max_retries: int = Field(2, ge=0, le=10, description="retries of a failed call, 0 to 10")
+
+    @model_validator(mode="after")
+    def _openai_needs_url(self) -> LlmSettings:
+        if self.provider == "openai" and not self.base_url:
+            raise ValueError("provider 'openai' needs base_url (the server's /v1 root)")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FRONTDESK_", env_nested_delimiter="__", extra="forbid"
@@ -146,6 +173,7 @@ class Settings(BaseSettings):
     queue: QueueSettings = QueueSettings()
     worker: WorkerSettings = WorkerSettings()
     routing: RoutingSettings = RoutingSettings()
+    llm: LlmSettings = LlmSettings()
 
     @classmethod
     def settings_customise_sources(

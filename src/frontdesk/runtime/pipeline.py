@@ -9,7 +9,7 @@ import structlog
 
 from frontdesk.agents.coordinator import Coordinator
 from frontdesk.agents.intent import IntentAgent
-from frontdesk.agents.realtime import RealtimeAgent
+from frontdesk.agents.realtime import RealtimeResponder
 from frontdesk.agents.response import ResponseAgent
 from frontdesk.contracts import (
     DialogueUpdate,
@@ -41,7 +41,7 @@ class Pipeline:
         intent_agent: IntentAgent,
         response_agent: ResponseAgent,
         coordinator: Coordinator,
-        realtime_agent: RealtimeAgent | None = None,
+        realtime_agent: RealtimeResponder | None = None,
     ) -> None:
         self.store = store
         self.intent_agent = intent_agent

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from frontdesk.agents.coordinator import Coordinator, RoutingPolicy
 from frontdesk.agents.intent import IntentAgent
-from frontdesk.agents.realtime import RealtimeAgent
+from frontdesk.agents.realtime import RealtimeAgent, RealtimeResponder
 from frontdesk.agents.response import ResponseAgent
 from frontdesk.commerce.embedded import EmbeddedShop
 from frontdesk.commerce.loading import ensure_demo_shop
@@ -16,6 +16,7 @@ from frontdesk.config import Settings
 from frontdesk.contracts import Channel
 from frontdesk.knowledge.index import TfidfIndex, load_passages
 from frontdesk.knowledge.ingest import ingest_demo
+from frontdesk.llm.models import build_model
 from frontdesk.queue import Queue, open_queue
 from frontdesk.runtime.pipeline import Pipeline
 from frontdesk.runtime.worker import Worker
@@ -77,6 +78,16 @@ def open_store(settings: Settings) -> Store:
     return Store(create_store_engine(settings.store_url))
 
 
+def realtime_agent(settings: Settings, toolbox: Toolbox) -> RealtimeResponder:
+    rules = RealtimeAgent(toolbox)
+    model = build_model(settings.llm)
+    if model is None:
+        return rules
+    from frontdesk.agents.realtime.llm import LlmRealtimeAgent
+
+    return LlmRealtimeAgent(toolbox, model, fallback=rules)
+
+
 def build_services(settings: Settings) -> Services:
     store = open_store(settings)
     if not load_passages(store):
@@ -95,7 +106,7 @@ def build_services(settings: Settings) -> Services:
                 routing.auto_threshold, routing.human_threshold, frozenset(routing.handoff_intents)
             )
         ),
-        RealtimeAgent(Toolbox(shop, shop)),
+        realtime_agent(settings, Toolbox(shop, shop)),
     )
     queue = open_queue(settings)
     return Services(settings, store, queue, Intake(store, queue), pipeline)

@@ -1,3 +1,3 @@
-from frontdesk.agents.realtime.agent import GOALS, RealtimeAgent, RealtimeTurn
+from frontdesk.agents.realtime.agent import GOALS, RealtimeAgent, RealtimeResponder, RealtimeTurn
 
-__all__ = ["GOALS", "RealtimeAgent", "RealtimeTurn"]
+__all__ = ["GOALS", "RealtimeAgent", "RealtimeResponder", "RealtimeTurn"]

@@ -9,7 +9,7 @@ confirmation themselves, so no phrasing of a message can skip them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -62,6 +62,16 @@ class RealtimeTurn:
     state: dict[str, Any]
     tool_calls: list[ToolCall] = field(default_factory=list)
     tool_results: list[ToolResult] = field(default_factory=list)
+
+
+class RealtimeResponder(Protocol):
+    def wants(
+        self, message: InboundMessage, intent: IntentPrediction, state: dict | None
+    ) -> bool: ...
+
+    def respond(
+        self, message: InboundMessage, intent: IntentPrediction, state: dict | None
+    ) -> RealtimeTurn: ...
 
 
 class RealtimeAgent:

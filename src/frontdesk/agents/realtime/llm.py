@@ -1,0 +1,112 @@
+"""Real-time agent with a language model choosing the tools (pydantic-ai tool calling).
+
+The model gets the same tools as the rule-based agent, and the tools keep their own rules:
+authentication, ownership and an explicit yes decided by our code, not by the model. When the
+model fails or is unreachable, the turn is answered by the rule-based agent instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from pydantic_ai import Agent, RunContext, Tool
+from pydantic_ai.exceptions import AgentRunError, ModelHTTPError, UnexpectedModelBehavior
+from pydantic_ai.models import Model
+
+from frontdesk.agents.realtime.agent import DialogueState, RealtimeAgent, RealtimeTurn
+from frontdesk.agents.realtime.entities import extract
+from frontdesk.contracts import DraftReply, InboundMessage, IntentPrediction, ToolCall, ToolResult
+from frontdesk.tools.toolbox import TOOLS, Toolbox, Turn
+
+log = structlog.get_logger(__name__)
+
+AGENT = "realtime-agent/llm-1"
+HISTORY = "llm_history"
+HISTORY_LINES = 20
+INSTRUCTIONS = """\
+You are the customer-service assistant of an online shop. You help one customer per conversation
+to check, cancel or modify pending orders, return or exchange delivered orders, change their
+default address, reset their password and open support cases.
+- Authenticate first: find the customer's user id by email, or by first name, last name and zip.
+- Use only facts from the tools; never invent order details, prices or policies.
+- A changing tool answers `confirmation_required` the first time: then describe the exact change
+  to the customer and ask for an explicit yes. Call it again, with the same arguments, only after
+  the customer's message is that yes.
+- Cancellation reasons are only 'no longer needed' or 'ordered by mistake'.
+- Refuse requests about other customers. Keep replies short and plain."""
+
+
+@dataclass
+class _Deps:
+    toolbox: Toolbox
+    turn: Turn
+    calls: list[ToolCall]
+    results: list[ToolResult]
+
+
+def _tool(name: str) -> Tool[_Deps]:
+    spec = TOOLS[name]
+
+    def run(ctx: RunContext[_Deps], **arguments: Any) -> dict[str, Any]:
+        call, result = ctx.deps.toolbox.call(ctx.deps.turn, name, arguments)
+        ctx.deps.calls.append(call)
+        ctx.deps.results.append(result)
+        if result.ok:
+            return result.output
+        return {"error": result.error, **result.output}
+
+    return Tool.from_schema(
+        run,
+        name=name,
+        description=spec.description,
+        json_schema=spec.arguments.model_json_schema(),
+        takes_ctx=True,
+    )
+
+
+class LlmRealtimeAgent:
+    def __init__(self, toolbox: Toolbox, model: Model, fallback: RealtimeAgent) -> None:
+        self.toolbox = toolbox
+        self.fallback = fallback
+        self.agent: Agent[_Deps, str] = Agent(
+            model,
+            deps_type=_Deps,
+            instructions=INSTRUCTIONS,
+            tools=[_tool(name) for name in TOOLS],
+        )
+
+    def wants(self, message: InboundMessage, intent: IntentPrediction, state: dict | None) -> bool:
+        return self.fallback.wants(message, intent, state)
+
+    def respond(
+        self, message: InboundMessage, intent: IntentPrediction, state: dict | None
+    ) -> RealtimeTurn:
+        dialogue = DialogueState.model_validate(state or {})
+        turn = Turn(
+            state=dialogue.tools, message_id=message.id, confirmed=extract(message.text).yes
+        )
+        deps = _Deps(self.toolbox, turn, [], [])
+        history: list[str] = dialogue.slots.get(HISTORY, [])
+        prompt = "\n".join([*history, f"Customer: {message.text}"])
+        try:
+            answer = self.agent.run_sync(prompt, deps=deps).output
+        except (AgentRunError, ModelHTTPError, UnexpectedModelBehavior, OSError) as exc:
+            log.warning("llm.failed_falling_back", error=str(exc), message_id=message.id)
+            return self.fallback.respond(message, intent, state)
+        dialogue.slots[HISTORY] = [*history, f"Customer: {message.text}", f"Assistant: {answer}"][
+            -HISTORY_LINES:
+        ]
+        return RealtimeTurn(
+            draft=DraftReply(
+                text=answer,
+                kind="action",
+                grounded=True,
+                agent=AGENT,
+                confidence=1.0 if state is not None else None,
+            ),
+            state=dialogue.model_dump(mode="json"),
+            tool_calls=deps.calls,
+            tool_results=deps.results,
+        )

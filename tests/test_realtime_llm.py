@@ -1,0 +1,116 @@
+"""The real-time agent with a language model choosing tools, against a local OpenAI-protocol
+server: the tools' rules hold whatever the model asks for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fake_openai import FakeOpenAI, say, serve, tool_call
+from frontdesk.agents.realtime.llm import LlmRealtimeAgent
+from frontdesk.config import load_settings
+from frontdesk.runtime.services import Services, build_services
+from realtime_chat import DEMO, Chat, find, orders_of
+
+
+@pytest.fixture
+def llm_chat(data_dir: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Chat, FakeOpenAI]]:
+    fake = FakeOpenAI(request.param)
+    with serve(fake) as url:
+        settings = load_settings(
+            data_dir=data_dir,
+            llm={"provider": "openai", "base_url": url, "model": "test-model", "max_retries": 0},
+        )
+        services: Services = build_services(settings)
+        assert isinstance(services.pipeline.realtime_agent, LlmRealtimeAgent)
+        try:
+            yield Chat(services), fake
+        finally:
+            services.close()
+
+
+CUSTOMER, ORDER = find("pending")
+OTHER_ORDER = next(
+    o for c in DEMO.customers if c.user_id != CUSTOMER.user_id for o in orders_of(c)
+    if o.status == "pending"
+)  # fmt: skip
+CANCEL = {"order_id": ORDER.order_id, "reason": "no longer needed"}
+
+
+@pytest.mark.parametrize(
+    "llm_chat",
+    [
+        [
+            tool_call("find_user_id_by_email", email=CUSTOMER.email),
+            tool_call("cancel_pending_order", **CANCEL),
+            say(f"Shall I cancel {ORDER.order_id} because it is no longer needed? Please say yes."),
+            tool_call("cancel_pending_order", **CANCEL),
+            say(f"Done, {ORDER.order_id} is cancelled."),
+        ]
+    ],
+    indirect=True,
+)
+def test_model_cancels_only_after_the_customers_yes(llm_chat: tuple[Chat, FakeOpenAI]) -> None:
+    chat, fake = llm_chat
+    reply = chat.say(f"I'm {CUSTOMER.email}, cancel {ORDER.order_id}, I don't need it")
+    assert "Please say yes" in reply
+    assert {"find_user_id_by_email", "cancel_pending_order"} <= fake.tool_names_offered()
+    assert chat.shop.get_order(ORDER.order_id).status == "pending"  # asked, not acted
+    assert "is cancelled" in chat.say("yes")
+    assert chat.shop.get_order(ORDER.order_id).status == "cancelled"
+    tool_answers = [m for m in fake.requests[2]["messages"] if m["role"] == "tool"]
+    assert "confirmation_required" in tool_answers[-1]["content"]
+
+
+@pytest.mark.parametrize(
+    "llm_chat",
+    [
+        [
+            tool_call("cancel_pending_order", **CANCEL),
+            say("I have cancelled it."),
+        ]
+    ],
+    indirect=True,
+)
+def test_model_cannot_act_before_authentication(llm_chat: tuple[Chat, FakeOpenAI]) -> None:
+    chat, fake = llm_chat
+    chat.say(f"yes cancel {ORDER.order_id} now", expect_auto=False)
+    assert chat.shop.get_order(ORDER.order_id).status == "pending"
+    tool_answer = next(m for m in fake.requests[1]["messages"] if m["role"] == "tool")
+    assert "not authenticated" in tool_answer["content"]
+
+
+@pytest.mark.parametrize(
+    "llm_chat",
+    [
+        [
+            tool_call("find_user_id_by_email", email=CUSTOMER.email),
+            say("Thanks, you're verified."),
+            tool_call("get_order_details", order_id=OTHER_ORDER.order_id),
+            tool_call(
+                "cancel_pending_order", order_id=OTHER_ORDER.order_id, reason="ordered by mistake"
+            ),
+            say("That order doesn't exist."),
+        ]
+    ],
+    indirect=True,
+)
+def test_model_cannot_reach_another_customers_order(llm_chat: tuple[Chat, FakeOpenAI]) -> None:
+    chat, fake = llm_chat
+    chat.say(f"I want to cancel an order, my email is {CUSTOMER.email}", expect_auto=False)
+    chat.say(f"yes, cancel {OTHER_ORDER.order_id}", expect_auto=False)
+    assert chat.shop.get_order(OTHER_ORDER.order_id).status == "pending"
+    tool_answers = [m["content"] for m in fake.requests[-1]["messages"] if m["role"] == "tool"]
+    assert all(OTHER_ORDER.items[0].name not in answer for answer in tool_answers)
+    assert "Order not found" in tool_answers[-2]
+
+
+@pytest.mark.parametrize("llm_chat", [[{"status": 500}, {"status": 500}]], indirect=True)
+def test_provider_failure_falls_back_to_the_rule_based_agent(
+    llm_chat: tuple[Chat, FakeOpenAI],
+) -> None:
+    chat, _ = llm_chat
+    reply = chat.say("I want to cancel my order")
+    assert "confirm who you are" in reply
