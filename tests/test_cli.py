@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,83 @@ def test_send_without_a_service_says_how_to_start_one() -> None:
     result = runner.invoke(app, ["send", "hello", "--url", "http://127.0.0.1:9"])
     assert result.exit_code == 1
     assert "frontdesk serve" in result.output
+
+
+def test_shop_import_and_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRONTDESK_DATA_DIR", str(tmp_path / "data"))
+    shop = {
+        "products": {
+            "p1": {
+                "name": "Lamp",
+                "product_id": "p1",
+                "variants": {
+                    "i1": {
+                        "item_id": "i1",
+                        "options": {"c": "red"},
+                        "available": True,
+                        "price": 9.5,
+                    }
+                },
+            }
+        },
+        "users": {
+            "ann_lee_1": {
+                "name": {"first_name": "Ann", "last_name": "Lee"},
+                "address": {
+                    "address1": "1 A St",
+                    "address2": "",
+                    "city": "X",
+                    "country": "USA",
+                    "state": "CA",
+                    "zip": "90001",
+                },
+                "email": "ann@example.com",
+                "payment_methods": {"paypal_1": {"source": "paypal", "id": "paypal_1"}},
+                "orders": ["#W1000000"],
+            }
+        },
+        "orders": {
+            "#W1000000": {
+                "order_id": "#W1000000",
+                "user_id": "ann_lee_1",
+                "address": {
+                    "address1": "1 A St",
+                    "address2": "",
+                    "city": "X",
+                    "country": "USA",
+                    "state": "CA",
+                    "zip": "90001",
+                },
+                "items": [
+                    {
+                        "name": "Lamp",
+                        "product_id": "p1",
+                        "item_id": "i1",
+                        "price": 9.5,
+                        "options": {"c": "red"},
+                    }
+                ],
+                "status": "pending",
+                "fulfillments": [],
+                "payment_history": [
+                    {"transaction_type": "payment", "amount": 9.5, "payment_method_id": "paypal_1"}
+                ],
+            }
+        },
+    }
+    path = tmp_path / "db.json"
+    path.write_text(json.dumps(shop))
+    result = runner.invoke(app, ["shop", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "1 customers, 1 orders and 1 products" in result.output
+    from frontdesk.commerce.embedded import EmbeddedShop
+    from frontdesk.config import load_settings
+    from frontdesk.runtime.services import open_store
+
+    store = open_store(load_settings())
+    assert EmbeddedShop(store).find_customer_by_email("ANN@example.com") == "ann_lee_1"
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]")
+    refused = runner.invoke(app, ["shop", "import", str(bad)])
+    assert refused.exit_code == 2 and "products, users and orders" in refused.output
+    assert "300 customers" in runner.invoke(app, ["shop", "demo"]).output

@@ -17,6 +17,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+shop_app = typer.Typer(help="The embedded shop the real-time agent's tools work on.")
+app.add_typer(shop_app, name="shop")
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
@@ -200,3 +202,40 @@ def migrate() -> None:
     settings = settings_or_exit()
     open_store(settings)
     console.print(f"schema is up to date at {settings.store_url}")
+
+
+@shop_app.command("import")
+def import_shop(
+    path: Annotated[
+        Path, typer.Argument(help="a τ-bench retail db.json, or a folder of users/orders/products")
+    ],
+) -> None:
+    """Replace the embedded shop with one in the τ-bench retail layout."""
+    from frontdesk.commerce.loading import ShopImportError, read_tau_shop, replace_shop
+    from frontdesk.runtime.services import open_store
+
+    settings = settings_or_exit()
+    try:
+        shop = read_tau_shop(path)
+    except ShopImportError as exc:
+        raise fail(str(exc), code=2) from None
+    replace_shop(open_store(settings), shop)
+    console.print(
+        f"imported {len(shop.customers)} customers, {len(shop.orders)} orders and "
+        f"{len(shop.products)} products"
+    )
+
+
+@shop_app.command("demo")
+def demo_shop(
+    seed: Annotated[int, typer.Option(help="the same seed gives the same shop")] = 7,
+) -> None:
+    """Replace the embedded shop with the generated Harbor Goods demo shop."""
+    from frontdesk.commerce.demo_shop import generate_shop
+    from frontdesk.commerce.loading import replace_shop
+    from frontdesk.runtime.services import open_store
+
+    settings = settings_or_exit()
+    shop = generate_shop(seed)
+    replace_shop(open_store(settings), shop)
+    console.print(f"generated {len(shop.customers)} customers and {len(shop.orders)} orders")
