@@ -11,8 +11,10 @@ from the imported shop are compared with τ²'s `db_diff`.
 Every action lands in exactly one bucket: matching exactly, matching only within the tolerance,
 the deliberate item-price deviation (frontdesk gives each modified item its own new variant's
 price and options, τ² gives all of them the last one's), refused by frontdesk's policy
-(authentication or another customer's record), or mismatching. Prints one JSON document;
-progress goes to stderr. Takes about a minute.
+(authentication or another customer's record), or mismatching. Tasks with refusals are then
+replayed once more, each unauthenticated action preceded by find_user_id_by_email for its
+record's owner, so that their changes are checked too (`refused_tasks_replayed_signed_in`).
+Prints one JSON document; progress goes to stderr. Takes about a minute.
 
     .venv/bin/python bench/tau2_retail.py [--data ../shared/data]
 """
@@ -45,6 +47,7 @@ RETAIL = Path("tau2_bench") / "retail"
 MONEY_TOLERANCE = 0.005
 STORE_FILE = "frontdesk.db"
 ITEM_CHANGE = "modify_pending_order_items"
+RECORDED = ("error", "output", "output_json")  # what τ² recorded of each action
 
 Record = dict[str, Any]
 
@@ -74,7 +77,9 @@ class Difference:
         return {"path": self.path, "expected": self.expected, "got": self.got}
 
 
-def first_difference(expected: Any, got: Any, tolerance: float, path: str = "$") -> Difference | None:
+def first_difference(
+    expected: Any, got: Any, tolerance: float, path: str = "$"
+) -> Difference | None:
     """The first place where two JSON values differ, numbers within `tolerance`.
 
     A key missing on one side equals null on the other: frontdesk's payment method has one shape
@@ -140,6 +145,8 @@ class ItemChange:
 
 def item_change(shop: EmbeddedShop, arguments: Record) -> ItemChange | None:
     """τ² replaces, pair by pair, the current first item with the old id: those positions."""
+    if not arguments.get("new_item_ids") or "order_id" not in arguments:
+        return None
     order = shop.get_order(arguments["order_id"])
     last_new = arguments["new_item_ids"][-1]
     product = shop.product_of_item(last_new)
@@ -176,16 +183,21 @@ class Replay:
     task_id: str
     verdicts: dict[str, list[Record]] = field(default_factory=dict)
     item_changes: list[ItemChange] = field(default_factory=list)
+    refused_records: set[tuple[str, str]] = field(default_factory=set)
     latencies_ms: list[float] = field(default_factory=list)
 
     def add(self, verdict: str, entry: Record) -> None:
         self.verdicts.setdefault(verdict, []).append(entry)
 
 
-def policy_refusal(shop: EmbeddedShop, state: ToolState, name: str, arguments: Record) -> str | None:
+def policy_refusal(shop: EmbeddedShop, state: ToolState, action: Record) -> str | None:
     """Why frontdesk's tool rules (not its shop) would refuse this call, if they would."""
+    name, arguments = action["name"], action["arguments"]
     tool = TOOLS.get(name)
-    if tool is None or not tool.needs_customer or name.startswith("find_user_id"):
+    if name.startswith("find_user_id"):
+        switching = state.user_id not in (None, action["output"]) and not action["error"]
+        return "conversation signed in as another customer" if switching else None
+    if tool is None or not tool.needs_customer:
         return None
     if state.user_id is None:
         return "not authenticated"
@@ -202,7 +214,7 @@ def timed_call(
     toolbox: Toolbox, turn: Turn, name: str, arguments: Record, latencies_ms: list[float]
 ) -> ToolResult:
     started = time.perf_counter()
-    result = toolbox.call(turn, name, arguments)
+    _call, result = toolbox.call(turn, name, arguments)
     latencies_ms.append((time.perf_counter() - started) * 1000)
     return result
 
@@ -219,18 +231,27 @@ def call_with_consent(
 
 
 def judge_action(
-    replay: Replay, action: Record, result: ToolResult, refusal: str | None, change: ItemChange | None
+    replay: Replay,
+    action: Record,
+    result: ToolResult,
+    refusal: str | None,
+    change: ItemChange | None,
 ) -> None:
     expected, got = reference_form(action), rendered(result)
     entry = {"task_id": replay.task_id, "action_id": action["action_id"], "name": action["name"]}
     verdict, difference = agreement(expected, got)
     if verdict == "mismatch" and not result.ok and refusal is not None:
-        replay.add("refused", {**entry, "policy": refusal, "frontdesk_error": result.error})
+        replay.add("refused", {**entry, "policy": refusal})
         return
-    if verdict == "mismatch" and change is not None and isinstance(got, dict):
-        if agreement(expected, with_tau2_quirk(got, change))[0] != "mismatch":
-            replay.add("deviation", entry)
-            return
+    quirk_explains = (
+        verdict == "mismatch"
+        and change is not None
+        and isinstance(got, dict)
+        and agreement(expected, with_tau2_quirk(got, change))[0] != "mismatch"
+    )
+    if quirk_explains:
+        replay.add("deviation", entry)
+        return
     if verdict != "mismatch":
         replay.add(verdict, entry)
         return
@@ -240,20 +261,51 @@ def judge_action(
     replay.add("mismatch", {**entry, **details})
 
 
-def replay_actions(shop: EmbeddedShop, toolbox: Toolbox, task_id: str, actions: list) -> Replay:
+def owner_of(shop: EmbeddedShop, arguments: Record) -> str | None:
+    if "user_id" in arguments:
+        return arguments["user_id"]
+    order = shop.get_order(arguments["order_id"]) if "order_id" in arguments else None
+    return None if order is None else order.user_id
+
+
+def sign_in_owner(shop: EmbeddedShop, toolbox: Toolbox, turn: Turn, arguments: Record) -> None:
+    """Authenticate the conversation, through the tools, as the owner of the action's record."""
+    owner = owner_of(shop, arguments)
+    customer = None if owner is None else shop.get_customer(owner)
+    if customer is not None:
+        toolbox.call(turn, "find_user_id_by_email", {"email": customer.email})
+
+
+def replay_actions(
+    shop: EmbeddedShop, toolbox: Toolbox, task_id: str, actions: list, sign_in: bool = False
+) -> Replay:
+    """Replay one task's actions as one conversation; `sign_in` first authenticates the owner
+    whenever an action would be refused as unauthenticated (that call is not an action)."""
     replay = Replay(task_id)
     state = ToolState()  # one conversation: authentication carries over from action to action
     for index, action in enumerate(actions):
         name, arguments = action["name"], action["arguments"]
-        refusal = policy_refusal(shop, state, name, arguments)
-        before = item_change(shop, arguments) if name == ITEM_CHANGE else None
         turn = Turn(state=state, message_id=f"replay-{task_id}-{index}", confirmed=False)
+        refusal = policy_refusal(shop, state, action)
+        if sign_in and refusal == "not authenticated":
+            sign_in_owner(shop, toolbox, turn, arguments)
+            refusal = policy_refusal(shop, state, action)
+        before = item_change(shop, arguments) if name == ITEM_CHANGE else None
         result = call_with_consent(toolbox, turn, name, arguments, replay.latencies_ms)
         change = before if result.ok else None
         if change is not None:
             replay.item_changes.append(change)
         judge_action(replay, action, result, refusal, change)
+        if refusal is not None and not result.ok and TOOLS[name].changes_state:
+            replay.refused_records |= records_of(shop, arguments)
     return replay
+
+
+def records_of(shop: EmbeddedShop, arguments: Record) -> set[tuple[str, str]]:
+    """The order and customer records a change with these arguments may write."""
+    records = {("orders", arguments["order_id"])} if "order_id" in arguments else set()
+    owner = owner_of(shop, arguments)
+    return records | ({("users", owner)} if owner is not None else set())
 
 
 # the shop's net changes
@@ -265,31 +317,47 @@ def net_changes(shop: EmbeddedShop, initial: dict[str, dict[str, Record]]) -> di
         "orders": {order_id: shop.get_order(order_id) for order_id in initial["orders"]},
         "users": {user_id: shop.get_customer(user_id) for user_id in initial["users"]},
     }
-    return {
+    dumped = {
         table: {
-            key: record.model_dump(mode="json")
+            key: None if record is None else record.model_dump(mode="json")
             for key, record in records.items()
-            if record is not None and record.model_dump(mode="json") != initial[table][key]
         }
         for table, records in current.items()
+    }
+    return {
+        table: {key: record for key, record in records.items() if record != initial[table][key]}
+        for table, records in dumped.items()
     }
 
 
 def judge_shop(
-    reference_diff: Record, changes: dict[str, dict], item_changes: list[ItemChange]
+    reference_diff: Record, changes: dict[str, dict], replay: Replay
 ) -> tuple[str, Record]:
-    """'exact', 'within_tolerance', 'deviation' or 'mismatch' for a task's net changes."""
+    """'exact', 'within_tolerance', 'deviation', 'refused' or 'mismatch' for a task's net changes.
+
+    'refused': every difference is in a record that a change refused by policy would have written.
+    """
     verdict, details = compare_changes(reference_diff, changes)
-    if verdict != "mismatch" or not item_changes:
+    if verdict != "mismatch":
         return verdict, details
-    quirked = {table: dict(records) for table, records in changes.items()}
-    for change in item_changes:
-        if change.order_id in quirked["orders"]:
-            order = quirked["orders"][change.order_id]
-            quirked["orders"][change.order_id] = with_tau2_quirk(order, change)
-    if compare_changes(reference_diff, quirked)[0] != "mismatch":
-        return "deviation", {}
+    if replay.item_changes:
+        quirked = {table: dict(records) for table, records in changes.items()}
+        for change in replay.item_changes:
+            if change.order_id in quirked["orders"]:
+                order = quirked["orders"][change.order_id]
+                quirked["orders"][change.order_id] = with_tau2_quirk(order, change)
+        if compare_changes(reference_diff, quirked)[0] != "mismatch":
+            return "deviation", {}
+    if differing_records(details) <= replay.refused_records and "unexpected_in_tau2" not in details:
+        return "refused", details
     return verdict, details
+
+
+def differing_records(details: Record) -> set[tuple[str, str]]:
+    found = {(record["table"], record["id"]) for record in details.get("records", [])}
+    for table, ids in details.get("changed_ids", {}).items():
+        found |= {(table, key) for key in ids["only_in_tau2"] + ids["only_in_frontdesk"]}
+    return found
 
 
 def compare_changes(reference_diff: Record, changes: dict[str, dict]) -> tuple[str, Record]:
@@ -338,81 +406,120 @@ def open_task_store(folder: Path, template: Path | None = None) -> Store:
 
 # the run
 
+Outcome = tuple[Replay, tuple[str, Record]]  # the actions' verdicts, the shop's verdict
+
+
+@dataclass(frozen=True)
+class Inputs:
+    tasks: list[Record]
+    references: dict[str, Record]
+    shop: Shop
+    initial: dict[str, dict[str, Record]]  # the imported orders and users, as frontdesk dumps them
+
+
+def read_inputs(data: Path) -> Inputs:
+    retail = data / RETAIL
+    reference = json.loads((retail / "reference_train.json").read_text("utf-8"))
+    shop = read_tau_shop(retail / "db.json")
+    return Inputs(
+        tasks=json.loads((retail / "tasks.json").read_text("utf-8")),
+        references={task["task_id"]: task for task in reference["tasks"]},
+        shop=shop,
+        initial={
+            "orders": {order.order_id: order.model_dump(mode="json") for order in shop.orders},
+            "users": {user.user_id: user.model_dump(mode="json") for user in shop.customers},
+        },
+    )
+
+
+def gold_actions(task: Record, reference: Record) -> list[Record]:
+    """The task's gold actions, each with τ²'s recorded output (same id, name and arguments)."""
+    actions = []
+    for gold in task["evaluation_criteria"]["actions"]:
+        recorded = [
+            action
+            for action in reference["actions"]
+            if (action["action_id"], action["name"], action["arguments"])
+            == (gold["action_id"], gold["name"], gold["arguments"])
+        ]
+        if len(recorded) != 1:
+            raise SystemExit(f"task {task['id']}: no single reference for {gold['action_id']}")
+        actions.append({**gold, **{key: recorded[0][key] for key in RECORDED}})
+    return actions
+
+
+def replay_task(
+    inputs: Inputs, task: Record, template: Path, folder: Path, sign_in: bool
+) -> Outcome:
+    reference = inputs.references[task["id"]]
+    store = open_task_store(folder, template)
+    try:
+        shop = EmbeddedShop(store)
+        actions = gold_actions(task, reference)
+        replay = replay_actions(shop, Toolbox(shop, shop), task["id"], actions, sign_in)
+        changes = net_changes(shop, inputs.initial)
+    finally:
+        store.engine.dispose()
+        shutil.rmtree(folder)
+    return replay, judge_shop(reference["db_diff"], changes, replay)
+
 
 def run(data: Path) -> Record:
     started = time.perf_counter()
-    retail = data / RETAIL
-    tasks = json.loads((retail / "tasks.json").read_text("utf-8"))
-    references = {
-        task["task_id"]: task
-        for task in json.loads((retail / "reference_train.json").read_text("utf-8"))["tasks"]
-    }
-    shop = read_tau_shop(retail / "db.json")
-    initial = {
-        "orders": {order.order_id: order.model_dump(mode="json") for order in shop.orders},
-        "users": {user.user_id: user.model_dump(mode="json") for user in shop.customers},
-    }
-    replays, shop_verdicts = [], {}
+    inputs = read_inputs(data)
     with tempfile.TemporaryDirectory(prefix="tau2-retail-") as root:
-        template = build_template(shop, Path(root) / "template")
+        template = build_template(inputs.shop, Path(root) / "template")
         setup_s = time.perf_counter() - started
-        for task in tasks:
-            task_id = task["id"]
-            reference = references[task_id]
-            store = open_task_store(Path(root) / f"task-{task_id}", template)
-            try:
-                embedded = EmbeddedShop(store)
-                replay = replay_actions(embedded, Toolbox(embedded, embedded), task_id, [
-                    {**gold, **_reference_action(reference, gold)}
-                    for gold in task["evaluation_criteria"]["actions"]
-                ])
-                changes = net_changes(embedded, initial)
-            finally:
-                store.engine.dispose()
-            shop_verdicts[task_id] = judge_shop(reference["db_diff"], changes, replay.item_changes)
-            replays.append(replay)
-            log(f"task {task_id}: {_summary(replay)}; shop {shop_verdicts[task_id][0]}")
-    return report(data, replays, shop_verdicts, setup_s, time.perf_counter() - started)
-
-
-def _reference_action(reference: Record, gold: Record) -> Record:
-    """τ²'s recorded result of this gold action (same id, name and arguments)."""
-    matching = [
-        action
-        for action in reference["actions"]
-        if action["action_id"] == gold["action_id"]
-        and action["name"] == gold["name"]
-        and action["arguments"] == gold["arguments"]
-    ]
-    if len(matching) != 1:
-        raise SystemExit(f"task {reference['task_id']}: no single reference for {gold['action_id']}")
-    return {"output": matching[0]["output"], "output_json": matching[0]["output_json"]}
-
-
-def _summary(replay: Replay) -> str:
-    return ", ".join(f"{verdict} {len(entries)}" for verdict, entries in replay.verdicts.items())
-
-
-def report(
-    data: Path,
-    replays: list[Replay],
-    shop_verdicts: dict[str, tuple[str, Record]],
-    setup_s: float,
-    wall_s: float,
-) -> Record:
-    def actions(verdict: str) -> list[Record]:
-        return [entry for replay in replays for entry in replay.verdicts.get(verdict, [])]
-
-    def tasks_with(verdict: str) -> list[str]:
-        return [task_id for task_id, (found, _) in shop_verdicts.items() if found == verdict]
-
-    latencies = [ms for replay in replays for ms in replay.latencies_ms]
-    refused = actions("refused")
+        as_given: dict[str, Outcome] = {}
+        for task in inputs.tasks:
+            folder = Path(root) / f"task-{task['id']}"
+            as_given[task["id"]] = replay_task(inputs, task, template, folder, sign_in=False)
+            log(f"task {task['id']}: {_progress(as_given[task['id']])}")
+        signed_in: dict[str, Outcome] = {}
+        for task in inputs.tasks:
+            if "refused" in as_given[task["id"]][0].verdicts:
+                folder = Path(root) / f"task-{task['id']}-signed-in"
+                signed_in[task["id"]] = replay_task(inputs, task, template, folder, sign_in=True)
+                log(f"task {task['id']} signed in: {_progress(signed_in[task['id']])}")
+    latencies = [ms for replay, _ in as_given.values() for ms in replay.latencies_ms]
     return {
         "benchmark": "tau2_retail",
         "data": str(data / RETAIL),
-        "tasks": len(replays),
-        "actions": sum(len(entries) for replay in replays for entries in replay.verdicts.values()),
+        **summary(as_given),
+        "refused_tasks_replayed_signed_in": {
+            "what": (
+                "the tasks with refusals again, each unauthenticated action preceded by "
+                "find_user_id_by_email for the owner of its record (that call is not counted)"
+            ),
+            **summary(signed_in),
+        },
+        "toolbox_call_ms": {**percentiles(latencies), "calls": len(latencies)},
+        "setup_s": round(setup_s, 2),
+        "wall_time_s": round(time.perf_counter() - started, 2),
+    }
+
+
+def _progress(outcome: Outcome) -> str:
+    replay, (shop_verdict, _) = outcome
+    actions = ", ".join(f"{verdict} {len(found)}" for verdict, found in replay.verdicts.items())
+    return f"actions {actions}; shop {shop_verdict}"
+
+
+def summary(outcomes: dict[str, Outcome]) -> Record:
+    def actions(verdict: str) -> list[Record]:
+        return [
+            entry for replay, _ in outcomes.values() for entry in replay.verdicts.get(verdict, [])
+        ]
+
+    def tasks_with(verdict: str) -> list[str]:
+        return [task_id for task_id, (_, (found, _)) in outcomes.items() if found == verdict]
+
+    refused = actions("refused")
+    return {
+        "tasks": len(outcomes),
+        "actions": sum(
+            len(found) for replay, _ in outcomes.values() for found in replay.verdicts.values()
+        ),
         "actions_matching_exactly": len(actions("exact")),
         "actions_matching_within_tolerance": len(actions("within_tolerance")),
         "actions_deliberate_deviation": [_action_ref(entry) for entry in actions("deviation")],
@@ -421,14 +528,12 @@ def report(
         "tasks_db_matching": len(tasks_with("exact")) + len(tasks_with("within_tolerance")),
         "tasks_db_matching_only_within_tolerance": tasks_with("within_tolerance"),
         "tasks_db_deliberate_deviation": tasks_with("deviation"),
+        "tasks_db_differing_by_refused_changes": tasks_with("refused"),
         "tasks_db_mismatching": [
             {"task_id": task_id, **details}
-            for task_id, (found, details) in shop_verdicts.items()
+            for task_id, (_, (found, details)) in outcomes.items()
             if found == "mismatch"
         ],
-        "toolbox_call_ms": {**percentiles(latencies), "calls": len(latencies)},
-        "setup_s": round(setup_s, 2),
-        "wall_time_s": round(wall_s, 2),
     }
 
 

@@ -11,6 +11,7 @@ from frontdesk.commerce.embedded import EmbeddedShop
 from frontdesk.commerce.loading import replace_shop
 from frontdesk.config import load_settings
 from frontdesk.runtime.services import open_store
+from frontdesk.store.tables import ShopOrderRow
 from frontdesk.tools.toolbox import Toolbox, ToolState, Turn
 from realtime_chat import DEMO, find, orders_of
 
@@ -125,3 +126,57 @@ def test_calculate_is_arithmetic_only(shop: EmbeddedShop) -> None:
     ]:
         _, refused = box.call(turn(), "calculate", {"expression": expression})
         assert not refused.ok and error in refused.error
+
+
+def test_duplicate_items_are_modified_copy_by_copy(shop: EmbeddedShop) -> None:
+    products = {p.product_id: p for p in DEMO.products}
+    _, order = find("pending")
+    item = order.items[0]
+    others = [
+        v for v in products[item.product_id].variants.values()
+        if v.available and v.item_id != item.item_id
+    ][:2]  # fmt: skip
+    doubled = order.model_copy(update={"items": [item, item.model_copy()]})
+    with shop.store.session() as session:
+        session.get(ShopOrderRow, order.order_id).data = doubled.model_dump(mode="json")
+    method = order.payment_history[0].payment_method_id
+    changed = shop.modify_pending_order_items(
+        order.order_id, [item.item_id, item.item_id], [v.item_id for v in others], method, key="d"
+    )
+    assert [(i.item_id, i.price) for i in changed.items] == [(v.item_id, v.price) for v in others]
+
+
+def test_swapped_variants_keep_their_own_prices(shop: EmbeddedShop) -> None:
+    products = {p.product_id: p for p in DEMO.products}
+    order, first, first_variant, second_variant = next(
+        (o, i, products[i.product_id].variants[i.item_id], v)
+        for c in DEMO.customers
+        for o in orders_of(c)
+        if o.status == "pending"
+        for i in o.items
+        if products[i.product_id].variants[i.item_id].available
+        for v in products[i.product_id].variants.values()
+        if v.available and v.item_id != i.item_id and v.price != i.price
+    )
+    second = first.model_copy(
+        update={
+            "item_id": second_variant.item_id,
+            "price": second_variant.price,
+            "options": second_variant.options,
+        }
+    )
+    pair = order.model_copy(update={"items": [first, second]})
+    with shop.store.session() as session:
+        session.get(ShopOrderRow, order.order_id).data = pair.model_dump(mode="json")
+    method = order.payment_history[0].payment_method_id
+    changed = shop.modify_pending_order_items(
+        order.order_id,
+        [first.item_id, second.item_id],
+        [second.item_id, first.item_id],
+        method,
+        key="swap",
+    )
+    assert [(i.item_id, i.price) for i in changed.items] == [
+        (second_variant.item_id, second_variant.price),
+        (first_variant.item_id, first_variant.price),
+    ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
@@ -164,12 +165,12 @@ class EmbeddedShop:
             _check_counts(order, item_ids, "{} not found")
             if len(item_ids) != len(new_item_ids):
                 raise CommerceError("The number of items to be exchanged should match")
-            replacements = []
+            replacements: list[_Replacement] = []
             for old, new in zip(item_ids, new_item_ids, strict=True):
                 if old == new:
                     raise CommerceError("The new item id should be different from the old item id")
-                replacements.append(self._replacement(session, order, old, new))
-            diff = cents(sum(variant.price - item.price for item, variant in replacements))
+                replacements.append(self._replacement(session, order, old, new, replacements))
+            diff = cents(sum(r.variant.price - r.item.price for r in replacements))
             method = _method(customer, payment_method_id)
             if method.source == "gift_card" and (method.balance or 0) < diff:
                 raise CommerceError("Insufficient gift card balance to pay for the new item")
@@ -182,10 +183,13 @@ class EmbeddedShop:
             )
             if method.source == "gift_card":
                 method.balance = cents((method.balance or 0) - diff)
-            for old, new in zip(item_ids, new_item_ids, strict=True):
-                item = next(item for item in order.items if item.item_id == old)
-                variant = next(v for i, v in replacements if i.item_id == old)
-                item.item_id, item.price, item.options = new, variant.price, variant.options
+            for replacement in replacements:
+                item, variant = replacement.item, replacement.variant
+                item.item_id, item.price, item.options = (
+                    variant.item_id,
+                    variant.price,
+                    variant.options,
+                )
             order.status = "pending (item modified)"
             self._save(session, order, customer)
             return order
@@ -263,11 +267,10 @@ class EmbeddedShop:
             _check_counts(order, item_ids, "Number of {} not found.")
             if len(item_ids) != len(new_item_ids):
                 raise CommerceError("The number of items to be exchanged should match.")
-            replacements = [
-                self._replacement(session, order, old, new)
-                for old, new in zip(item_ids, new_item_ids, strict=True)
-            ]
-            diff = cents(sum(variant.price - item.price for item, variant in replacements))
+            replacements: list[_Replacement] = []
+            for old, new in zip(item_ids, new_item_ids, strict=True):
+                replacements.append(self._replacement(session, order, old, new, replacements))
+            diff = cents(sum(r.variant.price - r.item.price for r in replacements))
             method = _method(customer, payment_method_id)
             if method.source == "gift_card" and (method.balance or 0) < diff:
                 raise CommerceError(
@@ -371,9 +374,11 @@ class EmbeddedShop:
         return order, self._customer(session, order.user_id)
 
     def _replacement(
-        self, session: Session, order: Order, old: str, new: str
-    ) -> tuple[OrderItem, Variant]:
-        item = next((item for item in order.items if item.item_id == old), None)
+        self, session: Session, order: Order, old: str, new: str, earlier: list[_Replacement]
+    ) -> _Replacement:
+        """The next copy of item `old` not already being replaced, and its new variant."""
+        taken = {id(replacement.item) for replacement in earlier}
+        item = next((i for i in order.items if i.item_id == old and id(i) not in taken), None)
         if item is None:
             raise CommerceError(f"Item {old} not found")
         product_row = session.get(ShopProductRow, item.product_id)
@@ -385,7 +390,7 @@ class EmbeddedShop:
         variant = Variant.model_validate(variant_data)
         if not variant.available:
             raise CommerceError(f"New item {new} not found or available")
-        return item, variant
+        return _Replacement(item, variant)
 
     def _save(self, session: Session, order: Order, customer: Customer | None = None) -> None:
         row = session.get(ShopOrderRow, order.order_id)
@@ -401,6 +406,12 @@ class EmbeddedShop:
         row.data = customer.model_dump(mode="json")
         row.email = customer.email.lower()
         row.zip = customer.address.zip
+
+
+@dataclass(frozen=True)
+class _Replacement:
+    item: OrderItem
+    variant: Variant
 
 
 def _method(customer: Customer, payment_method_id: str) -> PaymentMethod:
