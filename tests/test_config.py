@@ -75,3 +75,39 @@ def test_malformed_toml_and_missing_named_file(
     monkeypatch.setenv("FRONTDESK_CONFIG", str(tmp_path / "missing.toml"))
     with pytest.raises(ConfigError, match="no such file"):
         load_settings()
+
+
+def test_scale_out_shop_and_crm_need_their_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRONTDESK_COMMERCE__BACKEND", "shopify")
+    with pytest.raises(ConfigError, match="needs shop_url"):
+        load_settings()
+    monkeypatch.delenv("FRONTDESK_COMMERCE__BACKEND")
+    monkeypatch.setenv("FRONTDESK_CRM__BACKEND", "salesforce")
+    with pytest.raises(ConfigError, match="needs instance_url and client_id"):
+        load_settings()
+    monkeypatch.setenv("FRONTDESK_LLM__PROVIDER", "openai")
+    with pytest.raises(ConfigError, match="needs base_url"):
+        load_settings(crm={"backend": "embedded"})
+
+
+def test_shopify_and_salesforce_are_chosen_by_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from frontdesk.commerce.salesforce import SalesforceCrm
+    from frontdesk.commerce.shopify import ShopifyCommerce
+    from frontdesk.runtime.services import open_shop, open_store
+
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        commerce={"backend": "shopify", "shop_url": "http://127.0.0.1:9"},
+        crm={"backend": "salesforce", "instance_url": "http://127.0.0.1:9", "client_id": "app"},
+    )
+    store = open_store(settings)
+    with pytest.raises(ConfigError, match="SHOPIFY_ACCESS_TOKEN is not set"):
+        open_shop(settings, store)
+    monkeypatch.setenv("SHOPIFY_ACCESS_TOKEN", "shpat_test")
+    monkeypatch.setenv("SALESFORCE_CLIENT_SECRET", "secret")
+    commerce, crm = open_shop(settings, store)
+    assert isinstance(commerce, ShopifyCommerce) and isinstance(crm, SalesforceCrm)
+    commerce.close()
+    crm.close()

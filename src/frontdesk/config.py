@@ -156,6 +156,55 @@ class LlmSettings(_Section):
         return self
 
 
+class CommerceSettings(_Section):
+    backend: Literal["embedded", "shopify"] = Field(
+        "embedded", description="'embedded' (the shop in frontdesk's store) or 'shopify'"
+    )
+    shop_url: str | None = Field(
+        None, description="the shop's admin URL, e.g. https://your-shop.myshopify.com"
+    )
+    access_token_env: str = Field(
+        "SHOPIFY_ACCESS_TOKEN", description="the environment variable holding the Admin API token"
+    )
+    storefront_token_env: str = Field(
+        "SHOPIFY_STOREFRONT_TOKEN",
+        description="the environment variable holding the Storefront token (password resets)",
+    )
+    api_version: str = Field("2025-10", description="a Shopify API version such as 2025-10")
+    timeout_seconds: float = Field(10.0, gt=0, le=120, description="seconds per call, ≤ 120")
+
+    @model_validator(mode="after")
+    def _shopify_needs_url(self) -> CommerceSettings:
+        if self.backend == "shopify" and not self.shop_url:
+            raise ValueError("backend 'shopify' needs shop_url")
+        return self
+
+
+class CrmSettings(_Section):
+    backend: Literal["embedded", "salesforce"] = Field(
+        "embedded", description="'embedded' (cases in frontdesk's store) or 'salesforce'"
+    )
+    instance_url: str | None = Field(
+        None, description="the org's URL, e.g. https://your-org.my.salesforce.com"
+    )
+    client_id: str | None = Field(None, description="the connected app's consumer key")
+    client_secret_env: str = Field(
+        "SALESFORCE_CLIENT_SECRET",
+        description="the environment variable holding the connected app's consumer secret",
+    )
+    api_version: str = Field("v62.0", description="a REST API version such as v62.0")
+    external_id_field: str = Field(
+        "Frontdesk_Key__c", description="the Case external-id field that makes creation idempotent"
+    )
+    timeout_seconds: float = Field(10.0, gt=0, le=120, description="seconds per call, ≤ 120")
+
+    @model_validator(mode="after")
+    def _salesforce_needs_org(self) -> CrmSettings:
+        if self.backend == "salesforce" and not (self.instance_url and self.client_id):
+            raise ValueError("backend 'salesforce' needs instance_url and client_id")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FRONTDESK_", env_nested_delimiter="__", extra="forbid"
@@ -174,6 +223,8 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     routing: RoutingSettings = RoutingSettings()
     llm: LlmSettings = LlmSettings()
+    commerce: CommerceSettings = CommerceSettings()
+    crm: CrmSettings = CrmSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -219,6 +270,14 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(
             f"{path}: cannot be read as TOML ({exc}). Fix: correct its syntax."
         ) from None
+
+
+def secret(variable: str, key: str) -> str:
+    """A secret named by the config, read from the environment at start-up."""
+    value = os.environ.get(variable)
+    if not value:
+        raise ConfigError(f"{key}: the environment variable {variable} is not set. Fix: export it.")
+    return value
 
 
 @lru_cache(maxsize=1)

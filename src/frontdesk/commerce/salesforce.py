@@ -12,7 +12,7 @@ import hashlib
 import re
 import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 import httpx
@@ -83,6 +83,12 @@ class SalesforceCrm:
         if self._api is not None:
             self._api.close()
 
+    def __enter__(self) -> SalesforceCrm:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def open_case(
         self, user_id: str | None, subject: str, description: str, key: str
     ) -> SupportCase:
@@ -112,7 +118,7 @@ class SalesforceCrm:
             )
         if response.status_code not in (200, 201, 204):
             _fail(response)
-        case_id = response.json().get("id") if response.content else None
+        case_id = _json(response).get("id")  # 204 (API versions before 46.0) has no body
         record = self._call(
             "GET",
             f"{self._sobjects}/Case/{case_id}" if case_id else by_key,
@@ -221,7 +227,7 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     return payload if isinstance(payload, dict) else {}
 
 
-def _fail(response: httpx.Response) -> None:
+def _fail(response: httpx.Response) -> NoReturn:
     """Salesforce answers errors with a list of {message, errorCode, fields}."""
     try:
         errors = response.json()

@@ -218,6 +218,12 @@ class ShopifyCommerce:
         if self._storefront is not None:
             self._storefront.http.close()
 
+    def __enter__(self) -> ShopifyCommerce:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # lookups
 
     def find_customer_by_email(self, email: str) -> str | None:
@@ -302,7 +308,8 @@ class ShopifyCommerce:
         shipping = _address_input(address, raw.get("shippingAddress") or {})
         variables = {"input": {"id": raw["id"], "shippingAddress": shipping}}
         # Setting the same address again changes nothing: safe to replay.
-        payload = self._admin(ORDER_UPDATE, variables).get("orderUpdate") or {}
+        data = self._admin(ORDER_UPDATE, variables, replay_safe=True)
+        payload = data.get("orderUpdate") or {}
         _refuse(payload.get("userErrors"))
         updated = payload.get("order") or self._existing_order(order_id)
         return self._recent.put(key, _order(updated))
@@ -358,7 +365,8 @@ class ShopifyCommerce:
             "setAsDefault": True,
         }
         if default:  # updating the default address to the same values twice changes nothing
-            data = self._admin(ADDRESS_UPDATE, {**variables, "addressId": default["id"]})
+            update = {**variables, "addressId": default["id"]}
+            data = self._admin(ADDRESS_UPDATE, update, replay_safe=True)
             payload = data.get("customerAddressUpdate") or {}
         else:
             data = self._admin(ADDRESS_CREATE, variables, replay_safe=False)
@@ -762,7 +770,7 @@ def _messages(errors: Any) -> str:
 
 def _throttle_wait(response: httpx.Response) -> float | None:
     """Seconds to wait when Shopify answered THROTTLED (the query was not executed), else None."""
-    if response.status_code != 200:
+    if response.status_code != 200 or b"THROTTLED" not in response.content:
         return None
     try:
         payload = response.json()

@@ -10,9 +10,10 @@ from frontdesk.agents.coordinator import Coordinator, RoutingPolicy
 from frontdesk.agents.intent import IntentAgent
 from frontdesk.agents.realtime import RealtimeAgent, RealtimeResponder
 from frontdesk.agents.response import ResponseAgent
+from frontdesk.commerce.base import Commerce, Crm
 from frontdesk.commerce.embedded import EmbeddedShop
 from frontdesk.commerce.loading import ensure_demo_shop
-from frontdesk.config import Settings
+from frontdesk.config import Settings, secret
 from frontdesk.contracts import Channel
 from frontdesk.knowledge.index import TfidfIndex, load_passages
 from frontdesk.knowledge.ingest import ingest_demo
@@ -78,6 +79,43 @@ def open_store(settings: Settings) -> Store:
     return Store(create_store_engine(settings.store_url))
 
 
+def open_shop(settings: Settings, store: Store) -> tuple[Commerce, Crm]:
+    """The shop and CRM named by config; the embedded ones are filled with the demo shop."""
+    commerce: Commerce
+    crm: Crm
+    embedded = EmbeddedShop(store)
+    if settings.commerce.backend == "shopify":
+        from frontdesk.commerce.shopify import ShopifyCommerce
+
+        options = settings.commerce
+        storefront = os.environ.get(options.storefront_token_env)
+        commerce = ShopifyCommerce(
+            options.shop_url or "",
+            secret(options.access_token_env, "commerce.access_token_env"),
+            api_version=options.api_version,
+            storefront_access_token=storefront,
+            timeout=options.timeout_seconds,
+        )
+    else:
+        ensure_demo_shop(store)
+        commerce = embedded
+    if settings.crm.backend == "salesforce":
+        from frontdesk.commerce.salesforce import SalesforceCrm
+
+        org = settings.crm
+        crm = SalesforceCrm(
+            org.instance_url or "",
+            org.client_id or "",
+            secret(org.client_secret_env, "crm.client_secret_env"),
+            api_version=org.api_version,
+            external_id_field=org.external_id_field,
+            timeout=org.timeout_seconds,
+        )
+    else:
+        crm = embedded
+    return commerce, crm
+
+
 def realtime_agent(settings: Settings, toolbox: Toolbox) -> RealtimeResponder:
     rules = RealtimeAgent(toolbox)
     model = build_model(settings.llm)
@@ -92,8 +130,7 @@ def build_services(settings: Settings) -> Services:
     store = open_store(settings)
     if not load_passages(store):
         ingest_demo(store)
-    ensure_demo_shop(store)
-    shop = EmbeddedShop(store)
+    commerce, crm = open_shop(settings, store)
     routing = settings.routing
     pipeline = Pipeline(
         store,
@@ -106,7 +143,7 @@ def build_services(settings: Settings) -> Services:
                 routing.auto_threshold, routing.human_threshold, frozenset(routing.handoff_intents)
             )
         ),
-        realtime_agent(settings, Toolbox(shop, shop)),
+        realtime_agent(settings, Toolbox(commerce, crm)),
     )
     queue = open_queue(settings)
     return Services(settings, store, queue, Intake(store, queue), pipeline)
