@@ -175,3 +175,20 @@ def test_chat_page_is_served(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200
     assert "Harbor Goods customer service" in page.text
+
+
+def test_long_poll_answers_when_the_message_is_decided(client: TestClient) -> None:
+    accepted = client.post("/v1/messages", json={"text": "do you ship to canada?"}).json()
+    started = time.monotonic()
+    view = client.get(
+        f"/v1/conversations/{accepted['conversation_id']}",
+        params={"decided": accepted["message_id"], "wait": 10},
+    ).json()
+    assert time.monotonic() - started < 5
+    assert [d["message_id"] for d in view["decisions"]] == [accepted["message_id"]]
+    missing = client.get(
+        f"/v1/conversations/{accepted['conversation_id']}", params={"decided": "c" * 32, "wait": 1}
+    )
+    assert missing.status_code == 404
+    too_long = client.get(f"/v1/conversations/{accepted['conversation_id']}", params={"wait": 99})
+    assert too_long.status_code == 422

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from frontdesk.agents.coordinator import Coordinator, RoutingPolicy
 from frontdesk.agents.intent import IntentAgent
@@ -55,6 +56,12 @@ class Services:
     queue: Queue
     intake: Intake
     pipeline: Pipeline
+    processed: threading.Condition = field(default_factory=threading.Condition)
+
+    def notify_processed(self) -> None:
+        """Wake readers waiting for a decision (only those of this process can be woken)."""
+        with self.processed:
+            self.processed.notify_all()
 
     def worker(self, name: str | None = None) -> Worker:
         options = self.settings
@@ -66,6 +73,7 @@ class Services:
             batch_size=options.worker.batch_size,
             idle_poll_seconds=options.worker.idle_poll_seconds,
             lease_seconds=options.queue.lease_seconds,
+            on_processed=self.notify_processed,
         )
 
     def close(self) -> None:

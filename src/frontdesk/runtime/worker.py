@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import structlog
@@ -32,6 +33,7 @@ class Worker:
         batch_size: int,
         idle_poll_seconds: float,
         lease_seconds: float,
+        on_processed: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.queue = queue
@@ -40,6 +42,7 @@ class Worker:
         self.batch_size = batch_size
         self.idle_poll_seconds = idle_poll_seconds
         self.stranded_after = timedelta(seconds=lease_seconds)
+        self.on_processed = on_processed
         self.stopping = threading.Event()
         self._last_sweep = 0.0
 
@@ -61,6 +64,8 @@ class Worker:
         if not jobs:
             return 0
         result = self.pipeline.process([job.message_id for job in jobs])
+        if result.outcomes:
+            self.on_processed()
         done = set(result.done)
         self.queue.ack([job for job in jobs if job.message_id in done])
         for job in jobs:
