@@ -329,6 +329,28 @@ def test_exchange_for_an_unavailable_variant(chat: Chat) -> None:
     assert chat.shop.get_order(order.order_id).status == "delivered"
 
 
+def test_change_the_size_of_an_item_in_a_pending_order(chat: Chat) -> None:
+    products = {p.product_id: p for p in DEMO.products}
+    customer, order, item, variant, option, value = next(
+        (c, o, o.items[0], v, name, v.options[name])
+        for c in DEMO.customers
+        for o in orders_of(c)
+        if o.status == "pending" and len(o.items) == 1
+        for v in products[o.items[0].product_id].variants.values()
+        if v.available
+        for name in v.options
+        if [k for k in v.options if v.options[k] != o.items[0].options[k]] == [name]
+    )
+    signed_in(chat, "I want to change my order", customer.email)
+    proposal = chat.say(f"{order.order_id}: make it {option} {value} please")
+    assert "To confirm: change" in proposal and "only once" in proposal
+    assert "items of order" in chat.say("yes")
+    after = chat.shop.get_order(order.order_id)
+    assert after.status == "pending (item modified)"
+    assert (after.items[0].item_id, after.items[0].price) == (variant.item_id, variant.price)
+    assert after.payment_history[-1].amount == abs(round(variant.price - item.price, 2))
+
+
 # addresses, payment, password, cases
 
 

@@ -16,9 +16,11 @@ from frontdesk.tools.toolbox import Toolbox, ToolState, Turn
 from realtime_chat import DEMO, find, orders_of
 
 
-@pytest.fixture
-def shop(tmp_path: Path) -> EmbeddedShop:
-    store = open_store(load_settings(data_dir=tmp_path / "data"))
+@pytest.fixture(params=["sqlite", "postgres"])
+def shop(tmp_path: Path, request: pytest.FixtureRequest) -> EmbeddedShop:
+    """The embedded shop on either engine: the same cases must hold on both."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    store = open_store(load_settings(data_dir=tmp_path / "data", store={"url": url}))
     replace_shop(store, DEMO)
     return EmbeddedShop(store)
 

@@ -26,7 +26,7 @@ GOALS = {
     "return_item": "return",
     "exchange_item": "exchange",
     "change_shipping_address": "order_address",
-    "change_order": "order_payment",
+    "change_order": "order_change",
     "recover_password": "password_reset",
     "damaged_item": "case",
 }
@@ -39,7 +39,7 @@ ELIGIBLE = {
     "return": {"delivered"},
     "exchange": {"delivered"},
     "order_address": {"pending", "pending (item modified)"},
-    "order_payment": {"pending"},
+    "order_change": {"pending"},
     "case": None,
 }
 
@@ -312,12 +312,21 @@ class _Session:
         )
 
     def _goal_exchange(self) -> str:
+        return self._swap_items("exchange_delivered_order_items", "exchange")
+
+    def _goal_order_change(self) -> str:
+        if self.slot("payment_source"):
+            return self._change_payment()
+        return self._swap_items("modify_pending_order_items", "change")
+
+    def _swap_items(self, tool: str, verb: str) -> str:
+        """Swap items for other variants of the same products; the original method settles."""
         order = self._order()
         if isinstance(order, str):
             return order
         items = self._items(order)
         if not items:
-            return replies.ask_items(order, "exchange")
+            return replies.ask_items(order, verb)
         self.dialogue.item_ids = items
         text = self.message.text.lower()
         new_ids, problems = [], []
@@ -334,9 +343,9 @@ class _Session:
             return " ".join(problems)
         method = order.payment_history[0].payment_method_id
         return self._propose(
-            "exchange_delivered_order_items",
-            replies.exchange_summary(
-                order, items, new_ids, method, self._product_variants(order, new_ids)
+            tool,
+            replies.swap_summary(
+                verb, order, items, new_ids, method, self._product_variants(new_ids)
             ),
             order_id=order.order_id,
             item_ids=items,
@@ -344,7 +353,7 @@ class _Session:
             payment_method_id=method,
         )
 
-    def _product_variants(self, order: Order, new_ids: list[str]) -> dict[str, dict]:
+    def _product_variants(self, new_ids: list[str]) -> dict[str, dict]:
         variants = {}
         for item_id in new_ids:
             result = self.call("get_item_details", item_id=item_id)
@@ -376,7 +385,7 @@ class _Session:
             **address,
         )
 
-    def _goal_order_payment(self) -> str:
+    def _change_payment(self) -> str:
         order = self._order()
         if isinstance(order, str):
             return order

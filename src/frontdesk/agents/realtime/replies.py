@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from frontdesk.commerce.models import Order, PaymentMethod, Product, Variant
@@ -12,7 +13,7 @@ VERBS = {
     "return": "return",
     "exchange": "exchange",
     "order_address": "change the address of",
-    "order_payment": "change the payment of",
+    "order_change": "change",
     "case": "report a problem with",
 }
 NEXT_STEP = {
@@ -142,7 +143,8 @@ def return_summary(order: Order, item_ids: list[str], method_id: str) -> str:
     )
 
 
-def exchange_summary(
+def swap_summary(
+    verb: str,
     order: Order,
     item_ids: list[str],
     new_ids: list[str],
@@ -158,9 +160,10 @@ def exchange_summary(
         if difference > 0
         else f"you get {money(-difference)} back"
     )
+    once = " An order's items can be changed only once." if verb == "change" else ""
     return (
-        f"To confirm: exchange {describe_items(order, item_ids)} from order {order.order_id} for "
-        f"{new_options}; {settle} on {describe_method(method_id)}."
+        f"To confirm: {verb} {describe_items(order, item_ids)} from order {order.order_id} for "
+        f"{new_options}; {settle} on {describe_method(method_id)}.{once}"
     )
 
 
@@ -170,7 +173,7 @@ def pick_variant(product: Product, current: dict[str, str], text: str) -> Varian
         name: value
         for variant in product.variants.values()
         for name, value in variant.options.items()
-        if value.lower() in text.split() or f" {value.lower()}" in f" {text}"
+        if re.search(rf"(?<![\w-]){re.escape(value.lower())}(?![\w-])", text)
     }
     wanted = {name: value for name, value in wanted.items() if current.get(name) != value}
     if not wanted:
@@ -241,6 +244,8 @@ def change_done(tool: str, output: dict[str, Any]) -> str:
             f"Done: the exchange for order {output['order_id']} is requested. You'll get an email "
             "explaining how to send the items back; no new order is needed."
         )
+    if tool == "modify_pending_order_items":
+        return f"Done: the items of order {output['order_id']} are changed."
     if tool == "modify_user_address":
         return "Done: your default address is updated."
     return f"Done: order {output.get('order_id', '')} is updated."
