@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-
-from frontdesk.agents.coordinator import Coordinator, RoutingPolicy
 from frontdesk.agents.response import ResponseAgent
 from frontdesk.contracts import DraftReply, InboundMessage, IntentPrediction
 from frontdesk.knowledge.chunking import split_markdown, split_plain_text
 from frontdesk.knowledge.index import Passage, TfidfIndex
 from frontdesk.training.intent_model import Example, read_examples, train
-
-POLICY = RoutingPolicy(0.9, 0.7, frozenset({"contact_human"}))
 
 
 def intent(label: str, confidence: float) -> IntentPrediction:
@@ -30,37 +25,6 @@ def message(text: str) -> InboundMessage:
     return InboundMessage(
         id="m", conversation_id="c", channel="api", text=text, received_at=datetime.now(UTC)
     )
-
-
-@pytest.mark.parametrize(
-    ("confidence", "tier", "rule"),
-    [
-        (0.95, "auto", "confidence.auto"),
-        (0.9, "human", "confidence.human"),  # "above 0.9" is strict
-        (0.8, "human", "confidence.human"),
-        (0.7, "human", "confidence.human"),
-        (0.69, "specialist", "confidence.specialist"),
-        (0.1, "specialist", "confidence.specialist"),
-    ],
-)
-def test_confidence_tiers(confidence: float, tier: str, rule: str) -> None:
-    decision = Coordinator(POLICY).decide(intent("return_item", confidence), draft())
-    assert decision.tier == tier
-    assert [hit.rule for hit in decision.rules] == [rule]
-
-
-def test_asking_for_a_person_and_ungrounded_drafts_never_go_out_automatically() -> None:
-    coordinator = Coordinator(POLICY)
-    asked = coordinator.decide(intent("contact_human", 0.99), draft())
-    assert (asked.tier, asked.rules[-1].rule) == ("human", "intent.handoff")
-    ungrounded = coordinator.decide(intent("return_item", 0.99), draft(grounded=False))
-    assert (ungrounded.tier, ungrounded.rules[-1].rule) == ("human", "draft.ungrounded")
-
-
-def test_thresholds_come_from_the_policy() -> None:
-    strict = Coordinator(RoutingPolicy(0.99, 0.5, frozenset()))
-    assert strict.decide(intent("return_item", 0.95), draft()).tier == "human"
-    assert strict.decide(intent("return_item", 0.6), draft()).tier == "human"
 
 
 def test_seed_classifier_learns_the_shop_intents() -> None:

@@ -54,7 +54,7 @@ CANCEL = {"order_id": ORDER.order_id, "reason": "no longer needed"}
 )
 def test_model_cancels_only_after_the_customers_yes(llm_chat: tuple[Chat, FakeOpenAI]) -> None:
     chat, fake = llm_chat
-    reply = chat.say(f"I'm {CUSTOMER.email}, cancel {ORDER.order_id}, I don't need it")
+    reply = chat.say("I want to cancel my order")
     assert "Please say yes" in reply
     assert {"find_user_id_by_email", "cancel_pending_order"} <= fake.tool_names_offered()
     assert chat.shop.get_order(ORDER.order_id).status == "pending"  # asked, not acted

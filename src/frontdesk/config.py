@@ -8,6 +8,7 @@ Nested keys map to environment variables with `__`: `queue.backend` is `FRONTDES
 from __future__ import annotations
 
 import os
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +22,8 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from frontdesk.rules import BusinessHours, Rule, ServiceLevels, default_rules
 
 CONFIG_ENV = "FRONTDESK_CONFIG"
 DEFAULT_CONFIG_FILE = Path("frontdesk.toml")
@@ -118,6 +121,36 @@ class RoutingSettings(_Section):
         default_factory=lambda: ["contact_human"],
         description="intent labels that always go to a human agent",
     )
+    rules_file: Path | None = Field(
+        None, description="a TOML file whose [[rules]] replace the rules given here"
+    )
+    rules: list[Rule] = Field(
+        default_factory=default_rules,
+        description="rules as in docs/routing.md: name, when, tier and the keys of that `when`",
+    )
+    business_hours: BusinessHours = Field(
+        default_factory=BusinessHours,
+        description="timezone (IANA), days (mon…sun), open and close (HH:MM, open before close)",
+    )
+    sla: ServiceLevels = Field(
+        default_factory=ServiceLevels,
+        description="human_minutes and specialist_minutes, whole minutes from 1 to 10080",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rules_from_file(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("rules_file"):
+            return data
+        path = Path(data["rules_file"])
+        try:
+            loaded = tomllib.loads(path.read_text("utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ValueError(f"rules_file {path} cannot be read ({exc})") from None
+        unknown = set(loaded) - {"rules"}
+        if unknown:
+            raise ValueError(f"rules_file {path}: unknown keys {sorted(unknown)}; only [[rules]]")
+        return {**data, "rules": loaded.get("rules", [])}
 
     @model_validator(mode="after")
     def _ordered(self) -> RoutingSettings:
@@ -292,7 +325,11 @@ def _explain(exc: ValidationError, path: Path | None) -> str:
         loc = [str(part) for part in error["loc"]]
         key = ".".join(loc) or "(root)"
         env = "FRONTDESK_" + "__".join(loc).upper()
-        fix = _fix_for(loc)
+        fix = (
+            "nothing: remove it or check its spelling"
+            if error["type"] == "extra_forbidden"
+            else _fix_for(loc)
+        )
         value = error.get("input")
         shown = "" if isinstance(value, dict) else f" = {value!r}"
         lines.append(f"  {key}{shown}: {error['msg']}.")
@@ -306,7 +343,7 @@ def _fix_for(loc: list[str]) -> str:
     for part in loc:
         field = model.model_fields.get(part)
         if field is None:
-            return "a known key (remove it or check its spelling)"
+            break  # a list index or a rule's `when`: the enclosing field's description applies
         description = field.description
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):

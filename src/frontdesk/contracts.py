@@ -98,6 +98,31 @@ class DraftReply(Contract):
 class RuleHit(Contract):
     rule: str
     detail: str
+    inputs: dict[str, Any] = Field(default_factory=dict, description="what the rule looked at")
+
+
+class CustomerProfile(Contract):
+    user_id: str
+    name: str
+    email: str
+    tier: str = "standard"
+    orders: int = 0
+
+
+class RoutingContext(Contract):
+    """Everything the coordinator decides on, stored with the decision."""
+
+    text: str
+    intent: IntentPrediction
+    draft: DraftReply
+    at: datetime
+    customer: CustomerProfile | None = None
+    amount_at_stake: float | None = Field(
+        None, description="the largest sum involved: a refund, a price difference, a named amount"
+    )
+    earlier_confidences: list[float] = Field(
+        default_factory=list, description="routing confidences of this conversation's earlier turns"
+    )
 
 
 class RoutingDecision(Contract):

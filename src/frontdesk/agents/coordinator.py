@@ -1,10 +1,32 @@
-"""Coordinator: picks the tier for a message from confidence and business rules, and says why."""
+"""Coordinator: picks the tier for a message from confidence and business rules, and says why.
+
+The confidence picks a tier first (> auto_threshold: auto; ≥ human_threshold: human; else
+specialist). Rules can only raise it: the most severe tier among all that fired wins, and every
+rule that fired is recorded with the inputs it saw.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from frontdesk.contracts import DraftReply, IntentPrediction, RoutingDecision, RuleHit, Tier
+from frontdesk.contracts import RoutingContext, RoutingDecision, RuleHit, Tier
+from frontdesk.rules import (
+    WEEKDAYS,
+    AmountRule,
+    BusinessHours,
+    BusinessHoursRule,
+    CustomerTierRule,
+    GuardrailRule,
+    IntentRule,
+    LowConfidenceStreakRule,
+    Rule,
+    TextRule,
+)
+
+SEVERITY: dict[Tier, int] = {"auto": 0, "human": 1, "specialist": 2}
 
 
 @dataclass(frozen=True)
@@ -12,47 +34,134 @@ class RoutingPolicy:
     auto_threshold: float
     human_threshold: float
     handoff_intents: frozenset[str]
+    rules: tuple[Rule, ...] = ()
+    business_hours: BusinessHours = field(default_factory=BusinessHours)
+
+
+def is_open(hours: BusinessHours, at: datetime) -> bool:
+    local = at.astimezone(ZoneInfo(hours.timezone))
+    return WEEKDAYS[local.weekday()] in hours.days and hours.open <= local.time() < hours.close
 
 
 class Coordinator:
     def __init__(self, policy: RoutingPolicy) -> None:
         self.policy = policy
+        self._patterns = {
+            rule.name: re.compile(rule.pattern, re.IGNORECASE)
+            for rule in policy.rules
+            if isinstance(rule, TextRule)
+        }
 
-    def decide(self, intent: IntentPrediction, draft: DraftReply) -> RoutingDecision:
-        policy = self.policy
+    def confidence_of(self, context: RoutingContext) -> float:
         # A dialogue turn that got the answer it asked for ("yes", an email) is judged by the
         # dialogue, not by the classifier's reading of two words out of context.
-        confidence = intent.confidence if draft.confidence is None else draft.confidence
+        draft = context.draft
+        return context.intent.confidence if draft.confidence is None else draft.confidence
+
+    def decide(self, context: RoutingContext) -> RoutingDecision:
+        policy = self.policy
+        intent, draft = context.intent, context.draft
+        confidence = self.confidence_of(context)
         subject = intent.label if draft.confidence is None else f"{draft.agent} turn"
+        seen = {"label": intent.label, "confidence": round(confidence, 4)}
         tier: Tier
         if confidence > policy.auto_threshold:
-            tier = "auto"
-            rule = RuleHit(
-                rule="confidence.auto",
-                detail=f"{subject} at {confidence:.3f} > {policy.auto_threshold}",
-            )
+            tier, name = "auto", "confidence.auto"
+            detail = f"{subject} at {confidence:.3f} > {policy.auto_threshold}"
         elif confidence >= policy.human_threshold:
-            tier = "human"
-            rule = RuleHit(
-                rule="confidence.human",
-                detail=f"{subject} at {confidence:.3f} in "
-                f"[{policy.human_threshold}, {policy.auto_threshold}]",
+            tier, name = "human", "confidence.human"
+            detail = (
+                f"{subject} at {confidence:.3f} in "
+                f"[{policy.human_threshold}, {policy.auto_threshold}]"
             )
         else:
-            tier = "specialist"
-            rule = RuleHit(
-                rule="confidence.specialist",
-                detail=f"{subject} at {confidence:.3f} < {policy.human_threshold}",
+            tier, name = "specialist", "confidence.specialist"
+            detail = f"{subject} at {confidence:.3f} < {policy.human_threshold}"
+        hits = [RuleHit(rule=name, detail=detail, inputs=seen)]
+        # In a dialogue turn ("#W1234567", "yes") the label is noise: intent rules stay out.
+        intent_driven = draft.confidence is None
+        if intent_driven and intent.label in policy.handoff_intents:
+            hits.append(
+                RuleHit(
+                    rule="intent.handoff",
+                    detail=f"{intent.label}: the customer asked for a person",
+                    inputs={"label": intent.label},
+                )
             )
-        rules = [rule]
-        if tier == "auto" and intent.label in policy.handoff_intents:
-            tier = "human"
-            rules.append(
-                RuleHit(rule="intent.handoff", detail=f"{intent.label} always goes to a person")
-            )
+            tier = _raise(tier, "human")
+        for rule in policy.rules:
+            if isinstance(rule, IntentRule) and not intent_driven:
+                continue
+            hit = self._check(rule, context, confidence)
+            if hit is not None:
+                hits.append(hit)
+                tier = _raise(tier, rule.tier)
         if tier == "auto" and not draft.grounded:
-            tier = "human"
-            rules.append(
-                RuleHit(rule="draft.ungrounded", detail="no help article supports an answer")
+            # A safety net under the configurable guardrail rule: never sent unsupported.
+            hits.append(
+                RuleHit(
+                    rule="draft.ungrounded",
+                    detail="no source supports the draft, so a person answers",
+                    inputs={"draft_kind": draft.kind},
+                )
             )
-        return RoutingDecision(tier=tier, confidence=confidence, rules=rules)
+            tier = "human"
+        return RoutingDecision(tier=tier, confidence=confidence, rules=hits)
+
+    def _check(self, rule: Rule, context: RoutingContext, confidence: float) -> RuleHit | None:
+        name = f"{rule.when}:{rule.name}"
+        if isinstance(rule, IntentRule) and context.intent.label in rule.intents:
+            return RuleHit(
+                rule=name,
+                detail=f"intent {context.intent.label} → {rule.tier}",
+                inputs={"label": context.intent.label},
+            )
+        if isinstance(rule, TextRule):
+            match = self._patterns[rule.name].search(context.text)
+            if match:
+                return RuleHit(
+                    rule=name,
+                    detail=f"the message says {match.group(0)!r} → {rule.tier}",
+                    inputs={"matched": match.group(0)},
+                )
+        amount = context.amount_at_stake
+        if isinstance(rule, AmountRule) and amount is not None and amount > rule.amount:
+            return RuleHit(
+                rule=name,
+                detail=f"{amount:.2f} at stake > {rule.amount:.2f} → {rule.tier}",
+                inputs={"amount_at_stake": amount},
+            )
+        customer = context.customer
+        if isinstance(rule, CustomerTierRule) and customer and customer.tier in rule.tiers:
+            return RuleHit(
+                rule=name,
+                detail=f"customer tier {customer.tier} → {rule.tier}",
+                inputs={"user_id": customer.user_id, "tier": customer.tier},
+            )
+        if isinstance(rule, LowConfidenceStreakRule):
+            streak = [*context.earlier_confidences[-(rule.turns - 1) :], confidence]
+            if len(streak) == rule.turns and all(value < rule.below for value in streak):
+                return RuleHit(
+                    rule=name,
+                    detail=f"{rule.turns} turns in a row below {rule.below} → {rule.tier}",
+                    inputs={"confidences": [round(value, 4) for value in streak]},
+                )
+        if isinstance(rule, GuardrailRule) and not context.draft.grounded:
+            return RuleHit(
+                rule=name,
+                detail=f"the draft is not grounded in a source → {rule.tier}",
+                inputs={"guardrail": "grounded", "draft_kind": context.draft.kind},
+            )
+        if isinstance(rule, BusinessHoursRule) and not is_open(
+            self.policy.business_hours, context.at
+        ):
+            return RuleHit(
+                rule=name,
+                detail=f"outside business hours → {rule.tier}",
+                inputs={"at": context.at.isoformat()},
+            )
+        return None
+
+
+def _raise(current: Tier, proposed: Tier) -> Tier:
+    return proposed if SEVERITY[proposed] > SEVERITY[current] else current

@@ -200,6 +200,7 @@ def _customer(rng: random.Random, index: int) -> Customer:
         ),
         email=f"{first.lower()}.{last.lower()}{index}@example.com",
         payment_methods=methods,
+        tier="vip" if rng.random() < 0.05 else "standard",
     )
 
 

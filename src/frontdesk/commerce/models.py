@@ -54,6 +54,10 @@ class Customer(Record):
     email: str
     payment_methods: dict[str, PaymentMethod]
     orders: list[str] = []
+    # Not in the τ-bench layout, so left out of records while it is the default.
+    tier: Literal["standard", "vip", "enterprise"] = Field(
+        "standard", exclude_if=lambda tier: tier == "standard"
+    )
 
 
 class Variant(Record):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -12,11 +13,13 @@ from frontdesk.agents.intent import IntentAgent
 from frontdesk.agents.realtime import RealtimeResponder
 from frontdesk.agents.response import ResponseAgent
 from frontdesk.contracts import (
+    CustomerProfile,
     DialogueUpdate,
     DraftReply,
     HandoffPacket,
     InboundMessage,
     IntentPrediction,
+    RoutingContext,
     ToolCall,
     ToolResult,
     TurnOutcome,
@@ -117,6 +120,8 @@ class Pipeline:
                 turn.tool_calls,
                 turn.tool_results,
                 DialogueUpdate(expected_version=version, state=turn.state),
+                turn.customer,
+                turn.amount_at_stake,
             )
         if for_knowledge:
             started = time.perf_counter()
@@ -131,7 +136,18 @@ class Pipeline:
     ) -> TurnOutcome:
         started = time.perf_counter()
         draft = drafted.draft
-        decision = self.coordinator.decide(intent, draft)
+        named = [_amount(value) for value in MONEY.findall(message.text)]
+        stakes = [a for a in [drafted.amount_at_stake, *named] if a is not None]
+        context = RoutingContext(
+            text=message.text,
+            intent=intent,
+            draft=draft,
+            at=message.received_at,
+            customer=drafted.customer,
+            amount_at_stake=max(stakes) if stakes else None,
+            earlier_confidences=self.store.earlier_confidences(message.conversation_id),
+        )
+        decision = self.coordinator.decide(context)
         latency = {
             "queue_wait": (utcnow() - message.received_at).total_seconds() * 1000,
             "intent": intent_ms,
@@ -184,3 +200,19 @@ class _Drafted:
     tool_calls: list[ToolCall] = field(default_factory=list)
     tool_results: list[ToolResult] = field(default_factory=list)
     dialogue: DialogueUpdate | None = None
+    customer: CustomerProfile | None = None
+    amount_at_stake: float | None = None
+
+
+MONEY = re.compile(
+    r"(?:[$€£]\s?(\d[\d,]*(?:\.\d{1,2})?))|(\d[\d,]*(?:\.\d{1,2})?)\s?(?:dollars|usd|eur|euros?)\b",
+    re.I,
+)
+
+
+def _amount(groups: tuple[str, str]) -> float | None:
+    text = (groups[0] or groups[1]).replace(",", "")
+    try:
+        return float(text)
+    except ValueError:
+        return None

@@ -134,6 +134,17 @@ def realtime_agent(settings: Settings, toolbox: Toolbox) -> RealtimeResponder:
     return LlmRealtimeAgent(toolbox, model, fallback=rules)
 
 
+def policy_of(settings: Settings) -> RoutingPolicy:
+    routing = settings.routing
+    return RoutingPolicy(
+        routing.auto_threshold,
+        routing.human_threshold,
+        frozenset(routing.handoff_intents),
+        tuple(routing.rules),
+        routing.business_hours,
+    )
+
+
 def build_services(settings: Settings) -> Services:
     store = open_store(settings)
     if not load_passages(store):
@@ -146,11 +157,7 @@ def build_services(settings: Settings) -> Services:
         ResponseAgent(
             TfidfIndex(load_passages(store)), settings.company_name, routing.min_retrieval_score
         ),
-        Coordinator(
-            RoutingPolicy(
-                routing.auto_threshold, routing.human_threshold, frozenset(routing.handoff_intents)
-            )
-        ),
+        Coordinator(policy_of(settings)),
         realtime_agent(settings, Toolbox(commerce, crm)),
     )
     queue = open_queue(settings)

@@ -216,6 +216,17 @@ class Store:
             )
             return {row.conversation_id: (row.version, row.data) for row in rows}
 
+    def earlier_confidences(self, conversation_id: str, limit: int = 10) -> list[float]:
+        """Routing confidences of the conversation's decided turns, oldest first."""
+        with self.session() as session:
+            rows = session.scalars(
+                select(DecisionRow.detail["decision"]["confidence"].as_float())
+                .where(DecisionRow.conversation_id == conversation_id)
+                .order_by(DecisionRow.created_at.desc())
+                .limit(limit)
+            ).all()
+            return list(reversed(rows))
+
     def transcript(self, conversation_id: str) -> list[TranscriptEntry]:
         with self.session() as session:
             return _transcript(session, conversation_id)

@@ -16,7 +16,14 @@ from pydantic import BaseModel
 from frontdesk.agents.realtime import replies
 from frontdesk.agents.realtime.entities import Entities, extract
 from frontdesk.commerce.models import Customer, Order, Product
-from frontdesk.contracts import DraftReply, InboundMessage, IntentPrediction, ToolCall, ToolResult
+from frontdesk.contracts import (
+    CustomerProfile,
+    DraftReply,
+    InboundMessage,
+    IntentPrediction,
+    ToolCall,
+    ToolResult,
+)
 from frontdesk.tools.toolbox import Toolbox, ToolState, Turn
 
 AGENT = "realtime-agent/rules-1"
@@ -62,6 +69,8 @@ class RealtimeTurn:
     state: dict[str, Any]
     tool_calls: list[ToolCall] = field(default_factory=list)
     tool_results: list[ToolResult] = field(default_factory=list)
+    customer: CustomerProfile | None = None
+    amount_at_stake: float | None = None
 
 
 class RealtimeResponder(Protocol):
@@ -98,7 +107,7 @@ class RealtimeAgent:
         entities = extract(message.text)
         session = _Session(self.toolbox, dialogue, message, entities)
         continuing = state is not None
-        text = session.run(_goal_of(message.text, intent))
+        text = session.run(_goal_of(message.text, intent, dialogue.goal))
         return RealtimeTurn(
             draft=DraftReply(
                 text=text,
@@ -110,11 +119,15 @@ class RealtimeAgent:
             state=session.dialogue.model_dump(mode="json"),
             tool_calls=session.calls,
             tool_results=session.results,
+            customer=session.profile(),
+            amount_at_stake=session.amount_at_stake,
         )
 
 
-def _goal_of(text: str, intent: IntentPrediction) -> str | None:
-    if intent.confidence < GOAL_CONFIDENCE:
+def _goal_of(text: str, intent: IntentPrediction, under_way: str | None = None) -> str | None:
+    """The request this message starts; switching away from one under way takes more certainty
+    (a bare order number must not read as a new request)."""
+    if intent.confidence < (LEAVE_CONFIDENCE if under_way else GOAL_CONFIDENCE):
         return None
     if intent.label == PROFILE_ADDRESS_INTENT and "address" in text.lower():
         return "profile_address"
@@ -138,6 +151,8 @@ class _Session:
         self.turn = Turn(state=dialogue.tools, message_id=message.id, confirmed=entities.yes)
         self.calls: list[ToolCall] = []
         self.results: list[ToolResult] = []
+        self.amount_at_stake: float | None = None
+        self._known: Customer | None = None
 
     def call(self, name: str, **arguments: Any) -> ToolResult:
         call, result = self.toolbox.call(self.turn, name, arguments)
@@ -208,7 +223,8 @@ class _Session:
             return replies.change_failed(result.error or "")
         return replies.change_done(pending.name, result.output)
 
-    def _propose(self, name: str, summary: str, **arguments: Any) -> str:
+    def _propose(self, name: str, summary: str, amount: float, **arguments: Any) -> str:
+        self.amount_at_stake = round(abs(amount), 2)
         result = self.call(name, **arguments)
         if result.output.get("confirmation_required"):
             self.dialogue.proposal = summary
@@ -218,8 +234,23 @@ class _Session:
     # shared steps
 
     def _customer(self) -> Customer:
-        result = self.call("get_user_details", user_id=self.dialogue.tools.user_id)
-        return Customer.model_validate(result.output)
+        if self._known is None:
+            result = self.call("get_user_details", user_id=self.dialogue.tools.user_id)
+            self._known = Customer.model_validate(result.output)
+        return self._known
+
+    def profile(self) -> CustomerProfile | None:
+        """Who the conversation is with, for routing and for the person who may take over."""
+        if self.dialogue.tools.user_id is None:
+            return None
+        customer = self._customer()
+        return CustomerProfile(
+            user_id=customer.user_id,
+            name=f"{customer.name.first_name} {customer.name.last_name}",
+            email=customer.email,
+            tier=customer.tier,
+            orders=len(customer.orders),
+        )
 
     def _order(self) -> Order | str:
         """The order the request is about, or the question to ask the customer."""
@@ -290,6 +321,7 @@ class _Session:
         return self._propose(
             "cancel_pending_order",
             replies.cancel_summary(order, reason, method),
+            order.total_paid,
             order_id=order.order_id,
             reason=reason,
         )
@@ -306,6 +338,7 @@ class _Session:
         return self._propose(
             "return_delivered_order_items",
             replies.return_summary(order, items, method),
+            sum(item.price for item in order.items if item.item_id in items),
             order_id=order.order_id,
             item_ids=items,
             payment_method_id=method,
@@ -342,11 +375,12 @@ class _Session:
         if problems:
             return " ".join(problems)
         method = order.payment_history[0].payment_method_id
+        variants = self._product_variants(new_ids)
+        old_total = sum(item.price for item in order.items if item.item_id in items)
         return self._propose(
             tool,
-            replies.swap_summary(
-                verb, order, items, new_ids, method, self._product_variants(new_ids)
-            ),
+            replies.swap_summary(verb, order, items, new_ids, method, variants),
+            sum(variants[i]["price"] for i in new_ids) - old_total,
             order_id=order.order_id,
             item_ids=items,
             new_item_ids=new_ids,
@@ -370,6 +404,7 @@ class _Session:
         return self._propose(
             "modify_pending_order_address",
             replies.address_summary(f"order {order.order_id}", address),
+            0.0,
             order_id=order.order_id,
             **address,
         )
@@ -381,6 +416,7 @@ class _Session:
         return self._propose(
             "modify_user_address",
             replies.address_summary("your account's default address", address),
+            0.0,
             user_id=self.dialogue.tools.user_id,
             **address,
         )
@@ -399,6 +435,7 @@ class _Session:
         return self._propose(
             "modify_pending_order_payment",
             replies.payment_summary(order, chosen),
+            order.total_paid,
             order_id=order.order_id,
             payment_method_id=chosen.id,
         )
