@@ -6,7 +6,7 @@ so any part can be replaced without the others knowing.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -131,6 +131,51 @@ class RoutingDecision(Contract):
     rules: list[RuleHit]
 
 
+class OrderSummary(Contract):
+    order_id: str
+    status: str
+    total: float
+    items: list[str]
+    placed_at: date | None = None
+    delivered_at: date | None = None
+
+
+PolicyAction = Literal[
+    "cancel", "modify", "return", "exchange", "replace_or_refund", "warranty_claim"
+]
+
+
+class PolicyOption(Contract):
+    """One thing the policy allows (or refuses) for an order, with its sums and deadline."""
+
+    action: PolicyAction
+    order_id: str
+    item_ids: list[str]
+    allowed: bool
+    amount: float = Field(description="refund (or price) involved, in the shop's currency")
+    refund_to: list[str] = Field(default_factory=list, description="payment method ids")
+    deadline: date | None = None
+    reason: str
+
+
+class EscalationCase(Contract):
+    """The escalation agent's preparation of a case for a person."""
+
+    customer: CustomerProfile | None
+    orders: list[OrderSummary]
+    options: list[PolicyOption]
+    exceptions: list[str] = Field(description="what the customer asks for beyond the policy")
+    summary: str
+    draft: str
+
+
+class IntentTurn(Contract):
+    message_id: str
+    text: str
+    label: str
+    confidence: float
+
+
 class HandoffPacket(Contract):
     """Everything a person needs to pick a conversation up without asking again."""
 
@@ -143,6 +188,9 @@ class HandoffPacket(Contract):
     decision: RoutingDecision
     tool_calls: list[ToolCall] = []
     tool_results: list[ToolResult] = []
+    intent_history: list[IntentTurn] = []
+    case: EscalationCase | None = None
+    sla_deadline: datetime | None = None
 
 
 class OutboundReply(Contract):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from frontdesk.contracts import RoutingContext, RoutingDecision, RuleHit, Tier
@@ -23,6 +23,7 @@ from frontdesk.rules import (
     IntentRule,
     LowConfidenceStreakRule,
     Rule,
+    ServiceLevels,
     TextRule,
 )
 
@@ -36,11 +37,29 @@ class RoutingPolicy:
     handoff_intents: frozenset[str]
     rules: tuple[Rule, ...] = ()
     business_hours: BusinessHours = field(default_factory=BusinessHours)
+    sla: ServiceLevels = field(default_factory=ServiceLevels)
 
 
 def is_open(hours: BusinessHours, at: datetime) -> bool:
     local = at.astimezone(ZoneInfo(hours.timezone))
     return WEEKDAYS[local.weekday()] in hours.days and hours.open <= local.time() < hours.close
+
+
+def business_deadline(hours: BusinessHours, start: datetime, minutes: int) -> datetime:
+    """`minutes` of business time after `start`: the clock only runs while the team is in."""
+    zone = ZoneInfo(hours.timezone)
+    current = start.astimezone(zone)
+    remaining = timedelta(minutes=minutes)
+    for _ in range(400):  # bounded: a year of days is more than any service level needs
+        opening = datetime.combine(current.date(), hours.open, zone)
+        closing = datetime.combine(current.date(), hours.close, zone)
+        if WEEKDAYS[current.weekday()] in hours.days and current < closing:
+            current = max(current, opening)
+            if current + remaining <= closing:
+                return (current + remaining).astimezone(start.tzinfo)
+            remaining -= closing - current
+        current = datetime.combine(current.date() + timedelta(days=1), hours.open, zone)
+    raise ValueError("no business hours within a year")
 
 
 class Coordinator:
@@ -51,6 +70,14 @@ class Coordinator:
             for rule in policy.rules
             if isinstance(rule, TextRule)
         }
+
+    def deadline(self, tier: Tier, at: datetime) -> datetime | None:
+        """When a person must have answered a handoff of this tier."""
+        if tier == "auto":
+            return None
+        sla = self.policy.sla
+        minutes = sla.human_minutes if tier == "human" else sla.specialist_minutes
+        return business_deadline(self.policy.business_hours, at, minutes)
 
     def confidence_of(self, context: RoutingContext) -> float:
         # A dialogue turn that got the answer it asked for ("yes", an email) is judged by the

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from frontdesk.commerce.models import (
     Address,
@@ -18,6 +19,11 @@ from frontdesk.commerce.models import (
     Product,
     Variant,
 )
+
+# The shop's "today": order dates are spread over the weeks before it.
+DEMO_TODAY = date(2026, 11, 20)
+FINAL_SALE = {"Wool Socks"}
+ELECTRONICS = {"Desk Lamp", "Wireless Headphones", "Bluetooth Speaker", "Smart Kettle"}
 
 # name, base price, option name → values
 CATALOGUE: list[tuple[str, float, dict[str, list[str]]]] = [
@@ -164,7 +170,13 @@ def _product(
             available=rng.random() > 0.15,
             price=round(price * rng.uniform(0.92, 1.08), 2),
         )
-    return Product(name=name, product_id=str(4_000_000_000 + index * 7919), variants=variants)
+    return Product(
+        name=name,
+        product_id=str(4_000_000_000 + index * 7919),
+        variants=variants,
+        final_sale=name in FINAL_SALE,
+        category="electronics" if name in ELECTRONICS else None,
+    )
 
 
 def _customer(rng: random.Random, index: int) -> Customer:
@@ -234,7 +246,13 @@ def _order(rng: random.Random, order_id: str, customer: Customer, products: list
             )
         )
     customer.orders.append(order_id)
-    extra = {"cancel_reason": rng.choice(CANCEL_REASONS)} if status == "cancelled" else {}
+    extra: dict[str, object] = {"placed_at": DEMO_TODAY - timedelta(days=rng.randint(0, 75))}
+    if status == "cancelled":
+        extra["cancel_reason"] = rng.choice(CANCEL_REASONS)
+    if status == "delivered":
+        placed = extra["placed_at"]
+        assert isinstance(placed, date)
+        extra["delivered_at"] = min(DEMO_TODAY, placed + timedelta(days=rng.randint(2, 9)))
     return Order(
         **extra,
         order_id=order_id,

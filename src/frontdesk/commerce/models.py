@@ -5,7 +5,7 @@ Field names follow the τ-bench retail layout, so a shop exported in that layout
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -71,6 +71,8 @@ class Product(Record):
     name: str
     product_id: str
     variants: dict[str, Variant]
+    final_sale: bool = Field(False, exclude_if=lambda final: not final)
+    category: str | None = Field(None, exclude_if=lambda category: category is None)
 
 
 class OrderItem(Record):
@@ -107,6 +109,9 @@ class Order(Record):
     exchange_price_difference: float | None = None
     return_items: list[str] | None = None
     return_payment_method_id: str | None = None
+    # Dates the τ-bench layout lacks; absent there, so left out of records when unknown.
+    placed_at: date | None = Field(None, exclude_if=lambda day: day is None)
+    delivered_at: date | None = Field(None, exclude_if=lambda day: day is None)
 
     @property
     def total_paid(self) -> float:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from frontdesk.agents.coordinator import Coordinator
+from frontdesk.agents.escalation import EscalationAgent, EscalationRequest
 from frontdesk.agents.intent import IntentAgent
 from frontdesk.agents.realtime import RealtimeResponder
 from frontdesk.agents.response import ResponseAgent
@@ -16,6 +17,7 @@ from frontdesk.contracts import (
     CustomerProfile,
     DialogueUpdate,
     DraftReply,
+    EscalationCase,
     HandoffPacket,
     InboundMessage,
     IntentPrediction,
@@ -45,12 +47,14 @@ class Pipeline:
         response_agent: ResponseAgent,
         coordinator: Coordinator,
         realtime_agent: RealtimeResponder | None = None,
+        escalation_agent: EscalationAgent | None = None,
     ) -> None:
         self.store = store
         self.intent_agent = intent_agent
         self.response_agent = response_agent
         self.coordinator = coordinator
         self.realtime_agent = realtime_agent
+        self.escalation_agent = escalation_agent
 
     def process(self, message_ids: list[str]) -> BatchResult:
         result = BatchResult()
@@ -169,6 +173,9 @@ class Pipeline:
                 decision=decision,
                 tool_calls=drafted.tool_calls,
                 tool_results=drafted.tool_results,
+                intent_history=self.store.intent_history(message.conversation_id),
+                case=self._prepare_case(message, intent, drafted),
+                sla_deadline=self.coordinator.deadline(decision.tier, message.received_at),
             )
         return TurnOutcome(
             message=message,
@@ -181,6 +188,24 @@ class Pipeline:
             tool_calls=drafted.tool_calls,
             tool_results=drafted.tool_results,
             dialogue=dialogue,
+        )
+
+    def _prepare_case(
+        self, message: InboundMessage, intent: IntentPrediction, drafted: _Drafted
+    ) -> EscalationCase | None:
+        if self.escalation_agent is None:
+            return None
+        state = drafted.dialogue.state if drafted.dialogue else {}
+        user_id = drafted.customer.user_id if drafted.customer else None
+        order_id = state.get("order_id")
+        return self.escalation_agent.prepare(
+            EscalationRequest(
+                text=message.text,
+                intent=intent.label,
+                user_id=user_id or state.get("tools", {}).get("user_id"),
+                order_ids=[order_id] if order_id else [],
+                today=message.received_at.date(),
+            )
         )
 
 

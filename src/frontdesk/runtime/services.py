@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass, field
 
 from frontdesk.agents.coordinator import Coordinator, RoutingPolicy
+from frontdesk.agents.escalation import EscalationAgent
 from frontdesk.agents.intent import IntentAgent
 from frontdesk.agents.realtime import RealtimeAgent, RealtimeResponder
 from frontdesk.agents.response import ResponseAgent
@@ -142,6 +143,7 @@ def policy_of(settings: Settings) -> RoutingPolicy:
         frozenset(routing.handoff_intents),
         tuple(routing.rules),
         routing.business_hours,
+        routing.sla,
     )
 
 
@@ -159,6 +161,7 @@ def build_services(settings: Settings) -> Services:
         ),
         Coordinator(policy_of(settings)),
         realtime_agent(settings, Toolbox(commerce, crm)),
+        EscalationAgent(commerce),
     )
     queue = open_queue(settings)
     return Services(settings, store, queue, Intake(store, queue), pipeline)

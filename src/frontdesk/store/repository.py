@@ -27,6 +27,7 @@ from frontdesk.contracts import (
     HandoffPacket,
     InboundMessage,
     IntentPrediction,
+    IntentTurn,
     MessageView,
     OutboundReply,
     RoutingDecision,
@@ -226,6 +227,25 @@ class Store:
                 .limit(limit)
             ).all()
             return list(reversed(rows))
+
+    def intent_history(self, conversation_id: str) -> list[IntentTurn]:
+        """The intent agent's reading of each earlier message, oldest first."""
+        with self.session() as session:
+            rows = session.execute(
+                select(DecisionRow, MessageRow.text)
+                .join(MessageRow, MessageRow.id == DecisionRow.message_id)
+                .where(DecisionRow.conversation_id == conversation_id)
+                .order_by(DecisionRow.created_at)
+            ).all()
+            return [
+                IntentTurn(
+                    message_id=row.message_id,
+                    text=text_,
+                    label=row.intent,
+                    confidence=row.confidence,
+                )
+                for row, text_ in rows
+            ]
 
     def transcript(self, conversation_id: str) -> list[TranscriptEntry]:
         with self.session() as session:
