@@ -26,8 +26,9 @@ EXCEPTION_PATTERNS = [
     (re.compile(r"final[- ]sale", re.I), "return of a final-sale item"),
     (re.compile(r"\b(keep (it|them|the \w+)|without (sending|returning))\b", re.I),
      "refund without returning the items"),
-    (re.compile(r"refund (it |them )?to (a |my )?(different|other|another|new) (card|account)|"
-                r"different payment method", re.I), "refund to another payment method"),
+    (re.compile(r"\brefund\b[^.?!]{0,40}?\bto (a |my )?(different|other|another|new) "
+                r"(card|account)|different payment method", re.I),
+     "refund to another payment method"),
     (re.compile(r"\b(compensation|goodwill|voucher|discount for the trouble)\b", re.I),
      "compensation beyond a refund"),
 ]  # fmt: skip
