@@ -15,6 +15,7 @@ Tier = Literal["auto", "human", "specialist"]
 Channel = Literal["web", "email", "api", "cli"]
 DraftKind = Literal["knowledge", "template", "action"]
 HandoffStatus = Literal["open", "resolved"]
+Outcome = Literal["sent_as_drafted", "edited", "rewritten", "wrong_intent"]
 MessageState = Literal["accepted", "enqueued", "processed", "dead"]
 
 
@@ -213,6 +214,10 @@ class Handoff(Contract):
     created_at: datetime
     resolved_at: datetime | None = None
     resolved_by: str | None = None
+    outcome: Outcome | None = None
+    correct_intent: str | None = None
+    handle_seconds: float | None = None
+    escalations: int = 0
 
 
 class DialogueUpdate(Contract):
@@ -275,3 +280,28 @@ class ConversationView(Contract):
     decisions: list[DecisionRecord]
     replies: list[OutboundReply]
     handoffs: list[Handoff]
+
+
+class TierShare(Contract):
+    messages: int
+    share: float
+
+
+class ServiceMetrics(Contract):
+    """How the service did in a time window."""
+
+    since: datetime
+    until: datetime
+    messages: int
+    tiers: dict[str, TierShare]
+    automatic_resolution_rate: float | None = Field(
+        description="conversations with messages in the window that no person had to handle"
+    )
+    handoffs: dict[str, int] = Field(description="handoffs opened in the window, per tier")
+    resolved_handoffs: int
+    handle_seconds_median: float | None
+    handle_seconds_p90: float | None
+    escalated_further: int
+    reopen_rate: float | None = Field(
+        description="resolved handoffs whose customer wrote again within the reopen window"
+    )

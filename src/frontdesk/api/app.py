@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from frontdesk.api.routes import conversations, handoffs, health, messages
+from frontdesk.api.routes import conversations, handoffs, health, messages, metrics
 from frontdesk.config import Settings, get_settings
 from frontdesk.runtime.services import build_services
 
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequireJsonBodies)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for module in (messages, conversations, handoffs, health):
+    for module in (messages, conversations, handoffs, metrics, health):
         app.include_router(module.router)
     page = resources.files("frontdesk.web").joinpath("chat.html").read_text("utf-8")
     page = page.replace("{{company}}", html.escape(settings.company_name)).replace(

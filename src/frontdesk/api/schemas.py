@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from frontdesk.contracts import Outcome
 
 ID_PATTERN = r"^[0-9a-f]{32}$"
 
@@ -35,6 +37,23 @@ class MessageAccepted(BaseModel):
 class HumanReply(Body):
     agent: str = Field(min_length=1, max_length=100, pattern=r"^[\w.@-]+$")
     text: str = Field(min_length=1, max_length=20_000)
+    outcome: Outcome | None = Field(
+        None, description="omit to infer sent_as_drafted / edited / rewritten from the draft"
+    )
+    correct_intent: str | None = Field(
+        None, min_length=1, max_length=64, description="the right intent, with wrong_intent"
+    )
+
+    @model_validator(mode="after")
+    def _correction_named(self) -> HumanReply:
+        if (self.outcome == "wrong_intent") != (self.correct_intent is not None):
+            raise ValueError("correct_intent goes with outcome wrong_intent, and only with it")
+        return self
+
+
+class Escalation(Body):
+    agent: str = Field(min_length=1, max_length=100, pattern=r"^[\w.@-]+$")
+    note: str = Field("", max_length=2000)
 
 
 class Readiness(BaseModel):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import re
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -239,3 +242,83 @@ def demo_shop(
     shop = generate_shop(seed)
     replace_shop(open_store(settings), shop)
     console.print(f"generated {len(shop.customers)} customers and {len(shop.orders)} orders")
+
+
+@app.command()
+def route(
+    text: Annotated[str, typer.Argument(help="a customer message")],
+    explain: Annotated[bool, typer.Option("--explain", help="show every rule and input")] = False,
+) -> None:
+    """Show the tier a message would get, and why; nothing is stored."""
+    from frontdesk.runtime.services import build_services
+
+    settings = settings_or_exit()
+    services = build_services(settings)
+    try:
+        context, decision = services.pipeline.explain(text)
+    finally:
+        services.close()
+    intent = context.intent
+    console.print(
+        f"tier [bold]{decision.tier}[/bold] at confidence {decision.confidence:.3f} "
+        f"(intent {intent.label} {intent.confidence:.3f}, model {intent.model_version})"
+    )
+    for hit in decision.rules:
+        console.print(f"  {hit.rule}: {hit.detail}", highlight=False)
+        if explain and hit.inputs:
+            console.print(f"      inputs {hit.inputs}", highlight=False)
+    if explain:
+        alternatives = ", ".join(f"{a.label} {a.confidence:.3f}" for a in intent.alternatives)
+        console.print(f"  alternatives: {alternatives}", highlight=False)
+        console.print(f"  amount at stake: {context.amount_at_stake}", highlight=False)
+        console.print(f"\ndraft ({context.draft.agent}):\n{context.draft.text}", highlight=False)
+
+
+def parse_moment(value: str) -> datetime:
+    """'24h', '7d', '90m' ago, or an ISO time (UTC when it has no zone)."""
+    match = re.fullmatch(r"(\d+)([mhd])", value.strip())
+    if match:
+        unit = {"m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+        return datetime.now(UTC) - timedelta(**{unit: int(match.group(1))})
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            "use 24h, 7d, 90m or an ISO time such as 2026-11-01T00:00"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.command()
+def metrics(
+    since: Annotated[str, typer.Option(help="start: 24h, 7d, 90m ago or an ISO time")] = "24h",
+    until: Annotated[str | None, typer.Option(help="end; default now")] = None,
+) -> None:
+    """Tier shares, automatic resolution, handoffs, handle time and reopen rate."""
+    from frontdesk.runtime.services import open_store
+    from frontdesk.store.metrics import service_metrics
+
+    start = parse_moment(since)
+    end = parse_moment(until) if until else datetime.now(UTC)
+    if start >= end:
+        raise fail("--since must be before --until", code=2)
+    report = service_metrics(open_store(settings_or_exit()), start, end)
+    console.print_json(report.model_dump_json())
+
+
+@app.command("export-training")
+def export_training(
+    out: Annotated[Path, typer.Option(help="CSV to write (text,intent,outcome,message_id)")],
+    since: Annotated[str | None, typer.Option(help="only handoffs resolved since")] = None,
+) -> None:
+    """Write the messages people resolved, with the intent they confirmed or corrected; the
+    file trains with `frontdesk train --data`."""
+    from frontdesk.runtime.services import open_store
+
+    rows = open_store(settings_or_exit()).training_rows(parse_moment(since) if since else None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["text", "intent", "outcome", "message_id"])
+        writer.writerows(rows)
+    console.print(f"wrote {len(rows)} rows to {out}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from dataclasses import dataclass, field
 
 import structlog
@@ -22,6 +23,7 @@ from frontdesk.contracts import (
     InboundMessage,
     IntentPrediction,
     RoutingContext,
+    RoutingDecision,
     ToolCall,
     ToolResult,
     TurnOutcome,
@@ -140,17 +142,7 @@ class Pipeline:
     ) -> TurnOutcome:
         started = time.perf_counter()
         draft = drafted.draft
-        named = [_amount(value) for value in MONEY.findall(message.text)]
-        stakes = [a for a in [drafted.amount_at_stake, *named] if a is not None]
-        context = RoutingContext(
-            text=message.text,
-            intent=intent,
-            draft=draft,
-            at=message.received_at,
-            customer=drafted.customer,
-            amount_at_stake=max(stakes) if stakes else None,
-            earlier_confidences=self.store.earlier_confidences(message.conversation_id),
-        )
+        context = self._context(message, intent, drafted)
         decision = self.coordinator.decide(context)
         latency = {
             "queue_wait": (utcnow() - message.received_at).total_seconds() * 1000,
@@ -189,6 +181,36 @@ class Pipeline:
             tool_results=drafted.tool_results,
             dialogue=dialogue,
         )
+
+    def _context(
+        self, message: InboundMessage, intent: IntentPrediction, drafted: _Drafted
+    ) -> RoutingContext:
+        named = [_amount(value) for value in MONEY.findall(message.text)]
+        stakes = [a for a in [drafted.amount_at_stake, *named] if a is not None]
+        return RoutingContext(
+            text=message.text,
+            intent=intent,
+            draft=drafted.draft,
+            at=message.received_at,
+            customer=drafted.customer,
+            amount_at_stake=max(stakes) if stakes else None,
+            earlier_confidences=self.store.earlier_confidences(message.conversation_id),
+        )
+
+    def explain(self, text: str) -> tuple[RoutingContext, RoutingDecision]:
+        """What would happen to `text` as the first message of a conversation; nothing is
+        stored and no tool changes anything (changes only ever start as proposals)."""
+        message = InboundMessage(
+            id=uuid.uuid4().hex,
+            conversation_id=uuid.uuid4().hex,
+            channel="cli",
+            text=text,
+            received_at=utcnow(),
+        )
+        [intent] = self.intent_agent.classify([message])
+        drafted = self._draft([message], [intent], BatchResult())[message.id]
+        context = self._context(message, intent, drafted)
+        return context, self.coordinator.decide(context)
 
     def _prepare_case(
         self, message: InboundMessage, intent: IntentPrediction, drafted: _Drafted

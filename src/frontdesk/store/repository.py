@@ -6,6 +6,7 @@ Every write that must happen together happens in one transaction.
 
 from __future__ import annotations
 
+import difflib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ from frontdesk.contracts import (
     IntentTurn,
     MessageView,
     OutboundReply,
+    Outcome,
     RoutingDecision,
     Source,
     ToolCall,
@@ -49,6 +51,7 @@ from frontdesk.store.tables import (
 )
 
 BOT_AUTHOR = "bot"
+EDITED_SIMILARITY = 0.6
 
 
 class UnknownConversation(LookupError):
@@ -65,6 +68,18 @@ class IdempotencyConflict(Exception):
 
 class HandoffClosed(Exception):
     pass
+
+
+class AlreadySpecialist(Exception):
+    pass
+
+
+def infer_outcome(draft: str, sent: str) -> Outcome:
+    """How much of the bot's draft the person kept."""
+    if sent.strip() == draft.strip():
+        return "sent_as_drafted"
+    similar = difflib.SequenceMatcher(None, draft, sent).ratio()
+    return "edited" if similar >= EDITED_SIMILARITY else "rewritten"
 
 
 class StaleDialogue(Exception):
@@ -347,11 +362,19 @@ class Store:
                 query = query.where(HandoffRow.tier == tier)
             return [_handoff(row) for row in session.scalars(query.order_by(HandoffRow.created_at))]
 
-    def reply_to_handoff(self, handoff_id: str, agent: str, text_: str) -> OutboundReply:
-        """A person answers a handed-off message; this resolves the handoff."""
+    def reply_to_handoff(
+        self,
+        handoff_id: str,
+        agent: str,
+        text_: str,
+        outcome: Outcome | None = None,
+        correct_intent: str | None = None,
+    ) -> OutboundReply:
+        """A person answers a handed-off message; this resolves the handoff with its outcome
+        (inferred from the draft when not given) and the time it took."""
         now = utcnow()
         with self.session() as session:
-            handoff = session.get(HandoffRow, handoff_id)
+            handoff = session.get(HandoffRow, handoff_id, with_for_update=True)
             if handoff is None:
                 raise UnknownHandoff(handoff_id)
             if handoff.status != "open":
@@ -359,6 +382,10 @@ class Store:
             handoff.status = "resolved"
             handoff.resolved_at = now
             handoff.resolved_by = agent
+            draft = (handoff.packet.get("draft") or {}).get("text", "")
+            handoff.outcome = outcome or infer_outcome(draft, text_)
+            handoff.correct_intent = correct_intent
+            handoff.handle_seconds = round((now - handoff.created_at).total_seconds(), 3)
             author = f"agent:{agent}"
             self._add_reply(
                 session, handoff.conversation_id, handoff.message_id, author, text_, [], now
@@ -369,12 +396,57 @@ class Store:
                     .where(ConversationRow.id == handoff.conversation_id)
                     .values(status="open", updated_at=now)
                 )
-            session.add(_audit(author, "handoff.resolved", handoff.id, {}))
+            session.add(
+                _audit(
+                    author,
+                    "handoff.resolved",
+                    handoff.id,
+                    {"outcome": handoff.outcome, "correct_intent": correct_intent},
+                )
+            )
             reply = session.scalar(
                 select(ReplyRow).where(ReplyRow.message_id == handoff.message_id)
             )
             assert reply is not None
             return _reply(reply)
+
+    def escalate_handoff(self, handoff_id: str, agent: str, note: str) -> Handoff:
+        """A human agent passes an open handoff on to the specialists."""
+        with self.session() as session:
+            handoff = session.get(HandoffRow, handoff_id, with_for_update=True)
+            if handoff is None:
+                raise UnknownHandoff(handoff_id)
+            if handoff.status != "open":
+                raise HandoffClosed(handoff_id)
+            if handoff.tier == "specialist":
+                raise AlreadySpecialist(handoff_id)
+            handoff.tier = "specialist"
+            handoff.escalations += 1
+            handoff.packet = {**handoff.packet, "tier": "specialist"}
+            session.add(_audit(f"agent:{agent}", "handoff.escalated", handoff.id, {"note": note}))
+            session.flush()
+            return _handoff(handoff)
+
+    def training_rows(self, since: datetime | None = None) -> list[tuple[str, str, str, str]]:
+        """(text, intent, outcome, message id) for every handoff a person resolved with a
+        verdict on the intent: confirmed drafts keep the predicted intent, corrections the
+        person's; rewritten answers say nothing about the intent and are left out."""
+        query = (
+            select(MessageRow.text, DecisionRow.intent, HandoffRow.outcome,
+                   HandoffRow.correct_intent, MessageRow.id)
+            .join(HandoffRow, HandoffRow.message_id == MessageRow.id)
+            .join(DecisionRow, DecisionRow.message_id == MessageRow.id)
+            .where(HandoffRow.status == "resolved", HandoffRow.outcome != "rewritten")
+            .order_by(HandoffRow.resolved_at)
+        )  # fmt: skip
+        if since is not None:
+            query = query.where(HandoffRow.resolved_at >= since)
+        with self.session() as session:
+            return [
+                (text_, correct or predicted, outcome, message_id)
+                for text_, predicted, outcome, correct, message_id in session.execute(query)
+                if outcome != "wrong_intent" or correct
+            ]
 
     # reading
 
@@ -546,4 +618,8 @@ def _handoff(row: HandoffRow) -> Handoff:
         created_at=row.created_at,
         resolved_at=row.resolved_at,
         resolved_by=row.resolved_by,
+        outcome=row.outcome,
+        correct_intent=row.correct_intent,
+        handle_seconds=row.handle_seconds,
+        escalations=row.escalations or 0,
     )

@@ -119,6 +119,10 @@ class HandoffRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     resolved_by: Mapped[str | None] = mapped_column(String(120))
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    correct_intent: Mapped[str | None] = mapped_column(String(64))
+    handle_seconds: Mapped[float | None] = mapped_column(Float)
+    escalations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AuditRow(Base):
