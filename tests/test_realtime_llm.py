@@ -99,7 +99,7 @@ def test_model_cannot_act_before_authentication(llm_chat: tuple[Chat, FakeOpenAI
 )
 def test_model_cannot_reach_another_customers_order(llm_chat: tuple[Chat, FakeOpenAI]) -> None:
     chat, fake = llm_chat
-    chat.say(f"I want to cancel an order, my email is {CUSTOMER.email}", expect_auto=False)
+    chat.say("I want to cancel my order")
     chat.say(f"yes, cancel {OTHER_ORDER.order_id}", expect_auto=False)
     assert chat.shop.get_order(OTHER_ORDER.order_id).status == "pending"
     tool_answers = [m["content"] for m in fake.requests[-1]["messages"] if m["role"] == "tool"]
@@ -114,3 +114,21 @@ def test_provider_failure_falls_back_to_the_rule_based_agent(
     chat, _ = llm_chat
     reply = chat.say("I want to cancel my order")
     assert "confirm who you are" in reply
+
+
+@pytest.mark.parametrize(
+    "llm_chat", [[say("Hi! A specialist will review your request for compensation.")]],
+    indirect=True,
+)  # fmt: skip
+def test_escalation_reply_is_drafted_by_the_model_from_the_case(
+    llm_chat: tuple[Chat, FakeOpenAI],
+) -> None:
+    chat, fake = llm_chat
+    chat.say("My lawyer says you owe me compensation", expect_auto=False)
+    [handoff] = chat.services.store.list_handoffs(tier="specialist")
+    assert handoff.packet.case is not None
+    assert (
+        handoff.packet.case.draft == "Hi! A specialist will review your request for compensation."
+    )
+    prompt = fake.requests[-1]["messages"][-1]["content"]
+    assert "Case summary" in prompt and "compensation beyond a refund" in prompt

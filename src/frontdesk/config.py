@@ -174,6 +174,9 @@ class LlmSettings(_Section):
         "default is http://127.0.0.1:11434/v1",
     )
     model: str = Field("gpt-4o-mini", min_length=1, description="the model name the server knows")
+    escalation_model: str | None = Field(
+        None, min_length=1, description="a stronger model for escalation drafts; default: model"
+    )
     api_key_env: str = Field(
         "OPENAI_API_KEY", description="the name of the environment variable holding the API key"
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Protocol
 
 from frontdesk.commerce.base import Commerce
 from frontdesk.commerce.models import Customer, Order, OrderItem, Product
@@ -36,6 +37,12 @@ DAMAGE = re.compile(r"\b(damaged|broken|cracked|defective|faulty|arrived (broken
 ORDER_ID = re.compile(r"#?\bW(\d{7})\b", re.I)
 
 
+class Drafter(Protocol):
+    """Writes the reply to a prepared case (a stronger LLM); falls back to the template."""
+
+    def draft(self, text: str, case: EscalationCase) -> str: ...
+
+
 @dataclass(frozen=True)
 class EscalationRequest:
     text: str
@@ -46,10 +53,17 @@ class EscalationRequest:
 
 
 class EscalationAgent:
-    def __init__(self, commerce: Commerce) -> None:
+    def __init__(self, commerce: Commerce, drafter: Drafter | None = None) -> None:
         self.commerce = commerce
+        self.drafter = drafter
 
     def prepare(self, request: EscalationRequest) -> EscalationCase:
+        case = self._prepare(request)
+        if self.drafter is None:
+            return case
+        return case.model_copy(update={"draft": self.drafter.draft(request.text, case)})
+
+    def _prepare(self, request: EscalationRequest) -> EscalationCase:
         customer = self.commerce.get_customer(request.user_id) if request.user_id else None
         if customer is None:
             return EscalationCase(

@@ -14,8 +14,9 @@ from frontdesk.config import LlmSettings
 OLLAMA_URL = "http://127.0.0.1:11434/v1"
 
 
-def build_model(settings: LlmSettings) -> Model | None:
-    """None when no model is configured: every agent then works offline."""
+def build_model(settings: LlmSettings, name: str | None = None) -> Model | None:
+    """`name` (default `settings.model`) on the configured server; None when no model is
+    configured: every agent then works offline."""
     if settings.provider == "none":
         return None
     base_url = settings.base_url or OLLAMA_URL
@@ -27,4 +28,4 @@ def build_model(settings: LlmSettings) -> Model | None:
         timeout=settings.timeout_seconds,
         max_retries=settings.max_retries,
     )
-    return OpenAIChatModel(settings.model, provider=OpenAIProvider(openai_client=client))
+    return OpenAIChatModel(name or settings.model, provider=OpenAIProvider(openai_client=client))

@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass, field
 
 from frontdesk.agents.coordinator import Coordinator, RoutingPolicy
-from frontdesk.agents.escalation import EscalationAgent
+from frontdesk.agents.escalation import Drafter, EscalationAgent
 from frontdesk.agents.intent import IntentAgent
 from frontdesk.agents.realtime import RealtimeAgent, RealtimeResponder
 from frontdesk.agents.response import ResponseAgent
@@ -125,6 +125,15 @@ def open_shop(settings: Settings, store: Store) -> tuple[Commerce, Crm]:
     return commerce, crm
 
 
+def escalation_drafter(settings: Settings) -> Drafter | None:
+    model = build_model(settings.llm, settings.llm.escalation_model)
+    if model is None:
+        return None
+    from frontdesk.llm.escalation import LlmDrafter
+
+    return LlmDrafter(model)
+
+
 def realtime_agent(settings: Settings, toolbox: Toolbox) -> RealtimeResponder:
     rules = RealtimeAgent(toolbox)
     model = build_model(settings.llm)
@@ -161,7 +170,7 @@ def build_services(settings: Settings) -> Services:
         ),
         Coordinator(policy_of(settings)),
         realtime_agent(settings, Toolbox(commerce, crm)),
-        EscalationAgent(commerce),
+        EscalationAgent(commerce, escalation_drafter(settings)),
     )
     queue = open_queue(settings)
     return Services(settings, store, queue, Intake(store, queue), pipeline)
