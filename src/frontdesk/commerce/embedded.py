@@ -45,6 +45,8 @@ from frontdesk.store.tables import (
 )
 
 CANCEL_REASONS = ("no longer needed", "ordered by mistake")
+MODIFY_MESSAGES = ("{} not found", "The number of items to be exchanged should match")
+EXCHANGE_MESSAGES = ("Number of {} not found.", "The number of items to be exchanged should match.")
 RESET_VALID_FOR = timedelta(minutes=30)
 Result = TypeVar("Result", bound=BaseModel)
 
@@ -162,15 +164,9 @@ class EmbeddedShop:
             order, customer = self._order_and_customer(session, order_id)
             if order.status != "pending":
                 raise CommerceError("Non-pending order cannot be modified")
-            _check_counts(order, item_ids, "{} not found")
-            if len(item_ids) != len(new_item_ids):
-                raise CommerceError("The number of items to be exchanged should match")
-            replacements: list[_Replacement] = []
-            for old, new in zip(item_ids, new_item_ids, strict=True):
-                if old == new:
-                    raise CommerceError("The new item id should be different from the old item id")
-                replacements.append(self._replacement(session, order, old, new, replacements))
-            diff = cents(sum(r.variant.price - r.item.price for r in replacements))
+            replacements, diff = self._replacements(
+                session, order, item_ids, new_item_ids, MODIFY_MESSAGES, same_allowed=False
+            )
             method = _method(customer, payment_method_id)
             if method.source == "gift_card" and (method.balance or 0) < diff:
                 raise CommerceError("Insufficient gift card balance to pay for the new item")
@@ -264,13 +260,9 @@ class EmbeddedShop:
             order, customer = self._order_and_customer(session, order_id)
             if order.status != "delivered":
                 raise CommerceError("Non-delivered order cannot be exchanged")
-            _check_counts(order, item_ids, "Number of {} not found.")
-            if len(item_ids) != len(new_item_ids):
-                raise CommerceError("The number of items to be exchanged should match.")
-            replacements: list[_Replacement] = []
-            for old, new in zip(item_ids, new_item_ids, strict=True):
-                replacements.append(self._replacement(session, order, old, new, replacements))
-            diff = cents(sum(r.variant.price - r.item.price for r in replacements))
+            _, diff = self._replacements(
+                session, order, item_ids, new_item_ids, EXCHANGE_MESSAGES, same_allowed=True
+            )
             method = _method(customer, payment_method_id)
             if method.source == "gift_card" and (method.balance or 0) < diff:
                 raise CommerceError(
@@ -372,6 +364,28 @@ class EmbeddedShop:
     def _order_and_customer(self, session: Session, order_id: str) -> tuple[Order, Customer]:
         order = self._order(session, order_id)
         return order, self._customer(session, order.user_id)
+
+    def _replacements(
+        self,
+        session: Session,
+        order: Order,
+        item_ids: list[str],
+        new_item_ids: list[str],
+        messages: tuple[str, str],
+        same_allowed: bool,
+    ) -> tuple[list[_Replacement], float]:
+        """Each item paired with its new variant, checked in τ-bench's order, and the price
+        difference in cents (τ-bench words its two tools' refusals slightly differently)."""
+        missing, mismatch = messages
+        _check_counts(order, item_ids, missing)
+        if len(item_ids) != len(new_item_ids):
+            raise CommerceError(mismatch)
+        replacements: list[_Replacement] = []
+        for old, new in zip(item_ids, new_item_ids, strict=True):
+            if old == new and not same_allowed:
+                raise CommerceError("The new item id should be different from the old item id")
+            replacements.append(self._replacement(session, order, old, new, replacements))
+        return replacements, cents(sum(r.variant.price - r.item.price for r in replacements))
 
     def _replacement(
         self, session: Session, order: Order, old: str, new: str, earlier: list[_Replacement]
