@@ -38,21 +38,25 @@ def scripts(count: int) -> list[list[str]]:
 
 
 def turn(
-    client: httpx.Client, conversation: str | None, text: str
-) -> tuple[str, dict, float, float]:
+    client: httpx.Client, conversation: tuple[str, str] | None, text: str
+) -> tuple[tuple[str, str], dict, float, float]:
     body: dict[str, str] = {"text": text}
+    headers = {}
     if conversation:
+        conversation, token = conversation
         body["conversation_id"] = conversation
+        headers["X-Conversation-Token"] = token
     started = time.perf_counter()
-    accepted = client.post("/v1/messages", json=body).json()
+    accepted = client.post("/v1/messages", json=body, headers=headers).json()
     accept_ms = (time.perf_counter() - started) * 1000
     view = client.get(
         f"/v1/conversations/{accepted['conversation_id']}",
         params={"decided": accepted["message_id"], "wait": 10},
+        headers={"X-Conversation-Token": accepted["conversation_token"]},
     ).json()
     turn_ms = (time.perf_counter() - started) * 1000
     return (
-        accepted["conversation_id"],
+        (accepted["conversation_id"], accepted["conversation_token"]),
         {"message_id": accepted["message_id"], "view": view},
         accept_ms,
         turn_ms,

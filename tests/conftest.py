@@ -113,3 +113,19 @@ def services(backend_settings: Settings) -> Iterator[Services]:
     built = build_services(backend_settings)
     yield built
     built.close()
+
+
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+def sign_in(client, username: str = "alice", role: str = "specialist") -> None:
+    """Create a staff account in the app's store and sign the test client in with it."""
+    from frontdesk.store.staff import add_user, find_user
+
+    store = client.app.state.services.store
+    if find_user(store, username) is None:
+        add_user(store, username, STAFF_PASSWORD, role)
+    response = client.post(
+        "/v1/auth/login", json={"username": username, "password": STAFF_PASSWORD}
+    )
+    assert response.status_code == 200, response.text

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from conftest import sign_in
 from frontdesk.api.app import create_app
 from frontdesk.config import load_settings
 from frontdesk.store.tables import MessageRow
@@ -19,6 +20,7 @@ from frontdesk.store.tables import MessageRow
 def client(data_dir: Path) -> Iterator[TestClient]:
     settings = load_settings(data_dir=data_dir, server={"max_message_chars": 200})
     with TestClient(create_app(settings)) as test_client:
+        sign_in(test_client)
         yield test_client
 
 
@@ -81,7 +83,11 @@ def test_key_reused_for_another_text_is_a_conflict(client: TestClient) -> None:
 def test_follow_up_message_joins_the_conversation(client: TestClient) -> None:
     first = client.post("/v1/messages", json={"text": "hi"}).json()
     conversation = first["conversation_id"]
-    response = client.post(f"/v1/conversations/{conversation}/messages", json={"text": "thanks"})
+    response = client.post(
+        f"/v1/conversations/{conversation}/messages",
+        json={"text": "thanks"},
+        headers={"X-Conversation-Token": first["conversation_token"]},
+    )
     assert response.status_code == 202
     assert response.json()["conversation_id"] == conversation
     view = wait_for_decision(client, conversation, count=2)
@@ -140,21 +146,12 @@ def test_person_answers_a_handoff(client: TestClient) -> None:
     [handoff] = [h for h in handoffs if h["message_id"] == accepted["message_id"]]
     assert handoff["packet"]["intent"]["label"] == "contact_human"
     assert handoff["packet"]["decision"]["rules"]
-    reply = client.post(
-        f"/v1/handoffs/{handoff['id']}/reply", json={"agent": "alice", "text": "Hello, Alice here"}
-    )
+    reply = client.post(f"/v1/handoffs/{handoff['id']}/reply", json={"text": "Hello, Alice here"})
     assert reply.status_code == 201
     assert reply.json()["author"] == "agent:alice"
-    again = client.post(
-        f"/v1/handoffs/{handoff['id']}/reply", json={"agent": "bob", "text": "Hello"}
-    )
+    again = client.post(f"/v1/handoffs/{handoff['id']}/reply", json={"text": "Hello"})
     assert again.status_code == 409
-    assert (
-        client.post(
-            f"/v1/handoffs/{'b' * 32}/reply", json={"agent": "bob", "text": "Hello"}
-        ).status_code
-        == 404
-    )
+    assert client.post(f"/v1/handoffs/{'b' * 32}/reply", json={"text": "Hello"}).status_code == 404
     assert (
         client.get("/v1/handoffs", params={"status": "resolved"}).json()[0]["id"] == handoff["id"]
     )

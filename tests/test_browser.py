@@ -11,6 +11,10 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from conftest import IN_CI
+from conftest import STAFF_PASSWORD as PASSWORD
+from frontdesk.config import load_settings
+from frontdesk.runtime.services import open_store
+from frontdesk.store.staff import add_user
 from server import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -42,6 +46,10 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def server(data_dir: Path, tmp_path: Path) -> Iterator[ServerProcess]:
+    store = open_store(load_settings(data_dir=data_dir))
+    add_user(store, "alice", PASSWORD, "agent")
+    add_user(store, "bob", PASSWORD, "agent")
+    store.engine.dispose()
     process = ServerProcess({"FRONTDESK_DATA_DIR": str(data_dir)}, tmp_path / "server.log")
     process.start()
     yield process
@@ -77,11 +85,14 @@ def test_handed_off_message_shows_the_person_reply_without_reload(
 ) -> None:
     say(page, "I want to talk to a real person")
     expect(page.locator(".note")).to_have_text("A person will answer shortly.", timeout=10_000)
-    [handoff] = httpx.get(f"{server.url}/v1/handoffs").json()
-    answered = httpx.post(
-        f"{server.url}/v1/handoffs/{handoff['id']}/reply",
-        json={"agent": "alice", "text": "Hi, this is Alice. How can I help?"},
-    )
+    with httpx.Client(base_url=server.url) as staff:
+        signed = staff.post("/v1/auth/login", json={"username": "alice", "password": PASSWORD})
+        assert signed.status_code == 200
+        [handoff] = staff.get("/v1/handoffs").json()
+        answered = staff.post(
+            f"/v1/handoffs/{handoff['id']}/reply",
+            json={"text": "Hi, this is Alice. How can I help?"},
+        )
     assert answered.status_code == 201
     expect(page.locator(".msg.agent")).to_contain_text("this is Alice", timeout=10_000)
 

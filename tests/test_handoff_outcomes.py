@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from conftest import sign_in
 from frontdesk.agents.coordinator import business_deadline
 from frontdesk.api.app import create_app
 from frontdesk.cli.main import app as cli
@@ -41,12 +42,17 @@ def test_service_deadlines_count_business_time(start: str, minutes: int, deadlin
 @pytest.fixture
 def client(data_dir: Path) -> Iterator[TestClient]:
     with TestClient(create_app(load_settings(data_dir=data_dir))) as test_client:
+        sign_in(test_client)
         yield test_client
 
 
-def say(client: TestClient, text: str, conversation: str | None = None) -> dict:
-    body = {"text": text, **({"conversation_id": conversation} if conversation else {})}
-    accepted = client.post("/v1/messages", json=body).json()
+def say(client: TestClient, text: str, conversation: dict | None = None) -> dict:
+    """Post as the customer; `conversation` is an earlier answer of this function."""
+    body, headers = {"text": text}, {}
+    if conversation:
+        body["conversation_id"] = conversation["accepted"]["conversation_id"]
+        headers["X-Conversation-Token"] = conversation["accepted"]["conversation_token"]
+    accepted = client.post("/v1/messages", json=body, headers=headers).json()
     view = client.get(
         f"/v1/conversations/{accepted['conversation_id']}",
         params={"decided": accepted["message_id"], "wait": 10},
@@ -62,8 +68,7 @@ def handoff_of(client: TestClient, message_id: str) -> dict:
 def test_key_account_goes_to_a_person_with_the_prepared_case(client: TestClient) -> None:
     vip = next(c for c in DEMO.customers if c.tier == "vip" and orders_of(c))
     first = say(client, "where is my order?")
-    conversation = first["accepted"]["conversation_id"]
-    turn = say(client, f"my email is {vip.email}", conversation)
+    turn = say(client, f"my email is {vip.email}", first)
     handoff = handoff_of(client, turn["accepted"]["message_id"])
     packet = handoff["packet"]
     assert handoff["tier"] == "human"
@@ -82,11 +87,10 @@ def test_outcomes_are_inferred_or_given_and_validated(client: TestClient) -> Non
         ids.append(handoff_of(client, say(client, text)["accepted"]["message_id"]))
     draft = ids[0]["packet"]["draft"]["text"]
     replies = [
-        {"agent": "ann", "text": draft},
-        {"agent": "ann", "text": draft + " Have a nice day."},
-        {"agent": "ann", "text": "Hello! Which order is it about?"},
+        {"text": draft},
+        {"text": draft + " Have a nice day."},
+        {"text": "Hello! Which order is it about?"},
         {
-            "agent": "ann",
             "text": "Sure.",
             "outcome": "wrong_intent",
             "correct_intent": "track_order",
@@ -104,19 +108,17 @@ def test_outcomes_are_inferred_or_given_and_validated(client: TestClient) -> Non
     bad = say(client, "get me a human")["accepted"]["message_id"]
     refused = client.post(
         f"/v1/handoffs/{handoff_of(client, bad)['id']}/reply",
-        json={"agent": "ann", "text": "x", "outcome": "wrong_intent"},
+        json={"text": "x", "outcome": "wrong_intent"},
     )
     assert refused.status_code == 422
 
 
 def test_escalating_further(client: TestClient) -> None:
     handoff = handoff_of(client, say(client, "talk to a human")["accepted"]["message_id"])
-    moved = client.post(
-        f"/v1/handoffs/{handoff['id']}/escalate", json={"agent": "ann", "note": "legal"}
-    )
+    moved = client.post(f"/v1/handoffs/{handoff['id']}/escalate", json={"note": "legal"})
     assert moved.status_code == 200
     assert (moved.json()["tier"], moved.json()["escalations"]) == ("specialist", 1)
-    again = client.post(f"/v1/handoffs/{handoff['id']}/escalate", json={"agent": "ann"})
+    again = client.post(f"/v1/handoffs/{handoff['id']}/escalate", json={})
     assert again.status_code == 409
     assert [h["id"] for h in client.get("/v1/handoffs", params={"tier": "specialist"}).json()] == [
         handoff["id"]
@@ -126,10 +128,9 @@ def test_escalating_further(client: TestClient) -> None:
 def test_metrics_for_a_window(client: TestClient) -> None:
     say(client, "how long does a refund take?")
     asked = say(client, "talk to a human")
-    conversation = asked["accepted"]["conversation_id"]
     handoff = handoff_of(client, asked["accepted"]["message_id"])
-    client.post(f"/v1/handoffs/{handoff['id']}/reply", json={"agent": "ann", "text": "Hi!"})
-    say(client, "thanks, one more question about returns", conversation)
+    client.post(f"/v1/handoffs/{handoff['id']}/reply", json={"text": "Hi!"})
+    say(client, "thanks, one more question about returns", asked)
     report = client.get("/v1/metrics").json()
     assert report["messages"] == 3
     assert sum(tier["messages"] for tier in report["tiers"].values()) == 3
@@ -152,7 +153,7 @@ def test_export_training_then_train(client: TestClient, data_dir: Path, tmp_path
     ]:
         handoff = handoff_of(client, say(client, text)["accepted"]["message_id"])
         draft = handoff["packet"]["draft"]["text"]
-        reply = {"agent": "ann", "text": draft if not body else "ok", **body}
+        reply = {"text": draft if not body else "ok", **body}
         client.post(f"/v1/handoffs/{handoff['id']}/reply", json=reply)
     monkeypatch.setenv("FRONTDESK_DATA_DIR", str(data_dir))
     get_settings.cache_clear()

@@ -43,6 +43,17 @@ class ServerSettings(_Section):
     max_message_chars: int = Field(
         4000, ge=1, le=100_000, description="the longest accepted message, 1 to 100000 characters"
     )
+    secret_key_env: str = Field(
+        "FRONTDESK_SECRET_KEY",
+        description="the environment variable holding the key that signs sessions and "
+        "conversation tokens; unset, a key is generated once in data_dir/secret_key",
+    )
+    secure_cookies: bool = Field(
+        False, description="true to send session cookies over HTTPS only (behind TLS)"
+    )
+    session_hours: float = Field(
+        8.0, gt=0, le=168, description="hours a staff sign-in lasts, above 0 and ≤ 168"
+    )
 
 
 class StoreSettings(_Section):

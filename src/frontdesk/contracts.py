@@ -15,7 +15,7 @@ Tier = Literal["auto", "human", "specialist"]
 Channel = Literal["web", "email", "api", "cli"]
 DraftKind = Literal["knowledge", "template", "action"]
 HandoffStatus = Literal["open", "resolved"]
-Outcome = Literal["sent_as_drafted", "edited", "rewritten", "wrong_intent"]
+Outcome = Literal["sent_as_drafted", "edited", "rewritten", "wrong_intent", "handed_back"]
 MessageState = Literal["accepted", "enqueued", "processed", "dead"]
 
 
@@ -218,6 +218,8 @@ class Handoff(Contract):
     correct_intent: str | None = None
     handle_seconds: float | None = None
     escalations: int = 0
+    assignee: str | None = None
+    claimed_at: datetime | None = None
 
 
 class DialogueUpdate(Contract):

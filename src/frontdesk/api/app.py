@@ -11,9 +11,11 @@ from importlib import resources
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from frontdesk.api.routes import conversations, handoffs, health, messages, metrics
+from frontdesk.api.routes import auth, conversations, handoffs, health, messages, metrics
+from frontdesk.api.security import secret_key
 from frontdesk.config import Settings, get_settings
 from frontdesk.runtime.services import build_services
 
@@ -48,9 +50,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.state.secret_key = secret_key(settings)
     app.add_middleware(RequireJsonBodies)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=app.state.secret_key,
+        session_cookie="frontdesk_session",
+        max_age=int(settings.server.session_hours * 3600),
+        same_site="lax",
+        https_only=settings.server.secure_cookies,
+    )
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for module in (messages, conversations, handoffs, metrics, health):
+    for module in (messages, conversations, handoffs, metrics, auth, health):
         app.include_router(module.router)
     page = resources.files("frontdesk.web").joinpath("chat.html").read_text("utf-8")
     page = page.replace("{{company}}", html.escape(settings.company_name)).replace(

@@ -31,11 +31,23 @@ class NewMessageInConversation(NewMessage):
 class MessageAccepted(BaseModel):
     message_id: str
     conversation_id: str
+    conversation_token: str = Field(
+        description="send it as X-Conversation-Token to read or continue the conversation"
+    )
     status: Literal["accepted", "duplicate"]
 
 
+class SignIn(Body):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class StaffPublic(BaseModel):
+    username: str
+    role: str
+
+
 class HumanReply(Body):
-    agent: str = Field(min_length=1, max_length=100, pattern=r"^[\w.@-]+$")
     text: str = Field(min_length=1, max_length=20_000)
     outcome: Outcome | None = Field(
         None, description="omit to infer sent_as_drafted / edited / rewritten from the draft"
@@ -52,7 +64,6 @@ class HumanReply(Body):
 
 
 class Escalation(Body):
-    agent: str = Field(min_length=1, max_length=100, pattern=r"^[\w.@-]+$")
     note: str = Field("", max_length=2000)
 
 

@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 shop_app = typer.Typer(help="The embedded shop the real-time agent's tools work on.")
 app.add_typer(shop_app, name="shop")
+users_app = typer.Typer(help="Staff who work the inbox.")
+app.add_typer(users_app, name="users")
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
@@ -97,6 +99,9 @@ def send(
     conversation: Annotated[
         str | None, typer.Option("--conversation", "-c", help="continue this conversation")
     ] = None,
+    token: Annotated[
+        str | None, typer.Option(help="the conversation's token (printed when it started)")
+    ] = None,
     url: Annotated[str | None, typer.Option(help="service URL; default from server.*")] = None,
     wait: Annotated[float, typer.Option(min=0, help="seconds to wait for the outcome")] = 10.0,
 ) -> None:
@@ -104,11 +109,12 @@ def send(
     settings = settings_or_exit()
     base = url or f"http://{settings.server.host}:{settings.server.port}"
     body: dict[str, str] = {"text": text}
+    headers = {"X-Conversation-Token": token} if token else {}
     if conversation:
         body["conversation_id"] = conversation
     try:
         with httpx.Client(base_url=base, timeout=10) as client:
-            response = client.post("/v1/messages", json=body)
+            response = client.post("/v1/messages", json=body, headers=headers)
             if response.status_code >= 400:
                 raise fail(f"{response.status_code}: {response.json().get('detail')}", code=2)
             accepted = response.json()
@@ -117,7 +123,10 @@ def send(
         raise fail(
             f"no frontdesk service at {base} ({exc}); start one with `frontdesk serve`"
         ) from None
-    console.print(f"conversation {accepted['conversation_id']}  message {accepted['message_id']}")
+    console.print(
+        f"conversation {accepted['conversation_id']}  token {accepted['conversation_token']}  "
+        f"message {accepted['message_id']}"
+    )
     if outcome is None:
         raise fail(f"not processed within {wait} s; is a worker running?")
     decision, reply, handoff = outcome
@@ -138,7 +147,11 @@ def send(
 def _wait_for_outcome(client: httpx.Client, accepted: dict, wait: float) -> tuple | None:
     deadline = time.monotonic() + wait
     while True:
-        conversation = client.get(f"/v1/conversations/{accepted['conversation_id']}").json()
+        conversation = client.get(
+            f"/v1/conversations/{accepted['conversation_id']}",
+            params={"decided": accepted["message_id"], "wait": min(wait, 30)},
+            headers={"X-Conversation-Token": accepted["conversation_token"]},
+        ).json()
         message_id = accepted["message_id"]
         decision = next(
             (d for d in conversation["decisions"] if d["message_id"] == message_id), None
@@ -322,3 +335,29 @@ def export_training(
         writer.writerow(["text", "intent", "outcome", "message_id"])
         writer.writerows(rows)
     console.print(f"wrote {len(rows)} rows to {out}")
+
+
+@users_app.command("add")
+def add_staff(
+    username: Annotated[str, typer.Argument(help="the sign-in name")],
+    role: Annotated[str, typer.Option(help="agent, specialist or admin")] = "agent",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Create a staff account (the password is asked for, or read from standard input)."""
+    import sys
+
+    from frontdesk.runtime.services import open_store
+    from frontdesk.store.staff import StaffError, add_user
+
+    settings = settings_or_exit()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = add_user(open_store(settings), username, password, role)  # type: ignore[arg-type]
+    except StaffError as exc:
+        raise fail(str(exc), code=2) from None
+    console.print(f"added {user.username} ({user.role})")

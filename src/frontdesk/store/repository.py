@@ -74,6 +74,10 @@ class AlreadySpecialist(Exception):
     pass
 
 
+class ClaimedByOther(Exception):
+    """Someone else is working this handoff; the message names them."""
+
+
 def infer_outcome(draft: str, sent: str) -> Outcome:
     """How much of the bot's draft the person kept."""
     if sent.strip() == draft.strip():
@@ -179,6 +183,10 @@ class Store:
             raise IdempotencyConflict(earlier.idempotency_key)
         needs_enqueue = earlier.state == "accepted"
         return Accepted(_inbound(earlier, None), created=False, needs_enqueue=needs_enqueue)
+
+    def has_conversation(self, conversation_id: str) -> bool:
+        with self.session() as session:
+            return session.get(ConversationRow, conversation_id) is not None
 
     def mark_enqueued(self, message_ids: list[str]) -> None:
         with self.session() as session:
@@ -379,14 +387,17 @@ class Store:
                 raise UnknownHandoff(handoff_id)
             if handoff.status != "open":
                 raise HandoffClosed(handoff_id)
+            if handoff.assignee not in (None, agent):
+                raise ClaimedByOther(handoff.assignee)
             handoff.status = "resolved"
             handoff.resolved_at = now
             handoff.resolved_by = agent
             draft = (handoff.packet.get("draft") or {}).get("text", "")
             handoff.outcome = outcome or infer_outcome(draft, text_)
             handoff.correct_intent = correct_intent
-            handoff.handle_seconds = round((now - handoff.created_at).total_seconds(), 3)
-            author = f"agent:{agent}"
+            started = handoff.claimed_at or handoff.created_at
+            handoff.handle_seconds = round((now - started).total_seconds(), 3)
+            author = f"agent:{agent}" if outcome != "handed_back" else BOT_AUTHOR
             self._add_reply(
                 session, handoff.conversation_id, handoff.message_id, author, text_, [], now
             )
@@ -410,6 +421,38 @@ class Store:
             assert reply is not None
             return _reply(reply)
 
+    def claim_handoff(self, handoff_id: str, agent: str) -> Handoff:
+        """Take an open handoff; only one person ever holds it."""
+        now = utcnow()
+        with self.session() as session:
+            claimed = session.execute(
+                update(HandoffRow)
+                .where(
+                    HandoffRow.id == handoff_id,
+                    HandoffRow.status == "open",
+                    (HandoffRow.assignee.is_(None)) | (HandoffRow.assignee == agent),
+                )
+                .values(assignee=agent, claimed_at=func.coalesce(HandoffRow.claimed_at, now))
+            ).rowcount
+            handoff = session.get(HandoffRow, handoff_id)
+            if handoff is None:
+                raise UnknownHandoff(handoff_id)
+            if not claimed:
+                if handoff.status != "open":
+                    raise HandoffClosed(handoff_id)
+                raise ClaimedByOther(handoff.assignee)
+            session.add(_audit(f"agent:{agent}", "handoff.claimed", handoff_id, {}))
+            session.flush()
+            session.refresh(handoff)
+            return _handoff(handoff)
+
+    def get_handoff(self, handoff_id: str) -> Handoff:
+        with self.session() as session:
+            row = session.get(HandoffRow, handoff_id)
+            if row is None:
+                raise UnknownHandoff(handoff_id)
+            return _handoff(row)
+
     def escalate_handoff(self, handoff_id: str, agent: str, note: str) -> Handoff:
         """A human agent passes an open handoff on to the specialists."""
         with self.session() as session:
@@ -418,9 +461,12 @@ class Store:
                 raise UnknownHandoff(handoff_id)
             if handoff.status != "open":
                 raise HandoffClosed(handoff_id)
+            if handoff.assignee not in (None, agent):
+                raise ClaimedByOther(handoff.assignee)
             if handoff.tier == "specialist":
                 raise AlreadySpecialist(handoff_id)
             handoff.tier = "specialist"
+            handoff.assignee = None  # the specialists' queue picks it up afresh
             handoff.escalations += 1
             handoff.packet = {**handoff.packet, "tier": "specialist"}
             session.add(_audit(f"agent:{agent}", "handoff.escalated", handoff.id, {"note": note}))
@@ -622,4 +668,6 @@ def _handoff(row: HandoffRow) -> Handoff:
         correct_intent=row.correct_intent,
         handle_seconds=row.handle_seconds,
         escalations=row.escalations or 0,
+        assignee=row.assignee,
+        claimed_at=row.claimed_at,
     )

@@ -123,6 +123,8 @@ class HandoffRow(Base):
     correct_intent: Mapped[str | None] = mapped_column(String(64))
     handle_seconds: Mapped[float | None] = mapped_column(Float)
     escalations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    assignee: Mapped[str | None] = mapped_column(String(120))
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class AuditRow(Base):
@@ -243,3 +245,12 @@ class DialogueStateRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     data: Mapped[dict[str, Any]] = mapped_column(Json)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class StaffUserRow(Base):
+    __tablename__ = "staff_users"
+
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

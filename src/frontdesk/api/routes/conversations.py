@@ -3,10 +3,11 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 
 from frontdesk.api.deps import ServicesDep
 from frontdesk.api.schemas import ID_PATTERN
+from frontdesk.api.security import TOKEN_HEADER, ConversationToken, MaybeStaffDep, token_matches
 from frontdesk.contracts import ConversationView
 from frontdesk.store.repository import UnknownConversation
 
@@ -17,10 +18,16 @@ MAX_WAIT_SECONDS = 30.0
 RECHECK_SECONDS = 0.25  # workers in other processes cannot wake this one
 
 
-@router.get("/conversations/{conversation_id}", responses={404: {"description": "unknown"}})
+@router.get(
+    "/conversations/{conversation_id}",
+    responses={403: {"description": "no token, not staff"}, 404: {"description": "unknown"}},
+)
 def get_conversation(
     conversation_id: Annotated[str, Path(pattern=ID_PATTERN)],
+    request: Request,
     services: ServicesDep,
+    staff: MaybeStaffDep,
+    token: ConversationToken = None,
     decided: Annotated[
         str | None,
         Query(pattern=ID_PATTERN, description="wait until this message of it is decided"),
@@ -31,7 +38,10 @@ def get_conversation(
 ) -> ConversationView:
     """The conversation with its messages, the decisions taken on them, replies and handoffs.
 
-    With `decided` and `wait`, answers as soon as that message has its decision (long poll)."""
+    With `decided` and `wait`, answers as soon as that message has its decision (long poll).
+    Readable with the conversation's token, or by signed-in staff."""
+    if staff is None and not token_matches(request.app.state.secret_key, conversation_id, token):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"reading needs the {TOKEN_HEADER}")
     deadline = time.monotonic() + wait
     while True:
         try:

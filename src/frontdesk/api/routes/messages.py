@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Path, Response, status
+from fastapi import APIRouter, Header, HTTPException, Path, Request, Response, status
 
 from frontdesk.api.deps import ServicesDep
 from frontdesk.api.schemas import (
@@ -10,6 +10,12 @@ from frontdesk.api.schemas import (
     MessageAccepted,
     NewMessage,
     NewMessageInConversation,
+)
+from frontdesk.api.security import (
+    TOKEN_HEADER,
+    ConversationToken,
+    conversation_token,
+    token_matches,
 )
 from frontdesk.store.repository import IdempotencyConflict, UnknownConversation
 
@@ -27,6 +33,7 @@ IdempotencyKey = Annotated[
 
 ACCEPTED = {
     status.HTTP_202_ACCEPTED: {"description": "stored and queued"},
+    status.HTTP_403_FORBIDDEN: {"description": "continuing without the conversation token"},
     status.HTTP_404_NOT_FOUND: {"description": "unknown conversation"},
     status.HTTP_409_CONFLICT: {"description": "Idempotency-Key reused for another message"},
 }
@@ -40,12 +47,15 @@ ACCEPTED = {
 )
 def post_message(
     body: NewMessageInConversation,
+    request: Request,
     services: ServicesDep,
     response: Response,
+    token: ConversationToken = None,
     idempotency_key: IdempotencyKey = None,
 ) -> MessageAccepted:
-    """Accept a customer message: it is stored and queued before this answers."""
-    return _accept(services, body, body.conversation_id, idempotency_key, response)
+    """Accept a customer message: it is stored and queued before this answers. A new
+    conversation comes back with its `conversation_token`; continuing one needs it."""
+    return _accept(request, services, body, body.conversation_id, token, idempotency_key, response)
 
 
 @router.post(
@@ -57,17 +67,21 @@ def post_message(
 def post_message_to_conversation(
     conversation_id: Annotated[str, Path(pattern=ID_PATTERN)],
     body: NewMessage,
+    request: Request,
     services: ServicesDep,
     response: Response,
+    token: ConversationToken = None,
     idempotency_key: IdempotencyKey = None,
 ) -> MessageAccepted:
-    return _accept(services, body, conversation_id, idempotency_key, response)
+    return _accept(request, services, body, conversation_id, token, idempotency_key, response)
 
 
 def _accept(
+    request: Request,
     services: ServicesDep,
     body: NewMessage,
     conversation_id: str | None,
+    token: str | None,
     idempotency_key: str | None,
     response: Response,
 ) -> MessageAccepted:
@@ -79,6 +93,13 @@ def _accept(
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"text is {len(text)} characters long; the limit is {limit}",
+        )
+    key = request.app.state.secret_key
+    if conversation_id is not None and not token_matches(key, conversation_id, token):
+        if not services.store.has_conversation(conversation_id):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown conversation")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"continuing a conversation needs its {TOKEN_HEADER}"
         )
     try:
         accepted = services.intake.accept(text, body.channel, conversation_id, idempotency_key)
@@ -95,5 +116,6 @@ def _accept(
     return MessageAccepted(
         message_id=message.id,
         conversation_id=message.conversation_id,
+        conversation_token=conversation_token(key, message.conversation_id),
         status="accepted" if accepted.created else "duplicate",
     )

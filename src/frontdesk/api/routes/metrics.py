@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from frontdesk.api.deps import ServicesDep
+from frontdesk.api.security import StaffDep
 from frontdesk.contracts import ServiceMetrics
 from frontdesk.store.metrics import service_metrics
 from frontdesk.store.tables import utcnow
@@ -16,6 +17,7 @@ router = APIRouter(prefix="/v1", tags=["metrics"])
 @router.get("/metrics")
 def get_metrics(
     services: ServicesDep,
+    _staff: StaffDep,
     since: Annotated[datetime | None, Query(description="ISO time; default 24 h ago")] = None,
     until: Annotated[datetime | None, Query(description="ISO time; default now")] = None,
 ) -> ServiceMetrics:
