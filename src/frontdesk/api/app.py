@@ -9,8 +9,11 @@ from contextlib import asynccontextmanager
 from importlib import resources
 
 from fastapi import FastAPI, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -18,6 +21,7 @@ from frontdesk.api.routes import auth, conversations, handoffs, health, messages
 from frontdesk.api.security import secret_key
 from frontdesk.config import Settings, get_settings
 from frontdesk.runtime.services import build_services
+from frontdesk.web import inbox
 
 JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -61,8 +65,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         https_only=settings.server.secure_cookies,
     )
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for module in (messages, conversations, handoffs, metrics, auth, health):
+    app.add_exception_handler(inbox.SignInRequired, _sign_in_first)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    for module in (messages, conversations, handoffs, metrics, auth, health, inbox):
         app.include_router(module.router)
+    app.mount(
+        "/inbox/static",
+        StaticFiles(packages=[("frontdesk.web", "static")]),
+        name="inbox-static",
+    )
+    widget = resources.files("frontdesk.web").joinpath("widget.js").read_text("utf-8")
     page = resources.files("frontdesk.web").joinpath("chat.html").read_text("utf-8")
     page = page.replace("{{company}}", html.escape(settings.company_name)).replace(
         "{{max_chars}}", str(settings.server.max_message_chars)
@@ -71,6 +83,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def chat_page() -> str:
         return page
+
+    @app.get("/widget.js", include_in_schema=False)
+    def widget_script() -> Response:
+        """The embeddable chat: one script tag on any page of the company's site."""
+        return Response(
+            widget,
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=300"},
+        )
 
     return app
 
@@ -112,3 +133,19 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         for error in errors
     ]
     return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+async def _sign_in_first(request: Request, exc: Exception) -> Response:
+    return inbox.sign_in_redirect(request)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Inbox pages answer people with a page; everything else keeps FastAPI's JSON."""
+    assert isinstance(exc, StarletteHTTPException)
+    if (
+        request.url.path.startswith("/inbox")
+        and request.method == "GET"
+        and ("text/html" in request.headers.get("accept", ""))
+    ):
+        return inbox.error_page(request, exc.status_code, str(exc.detail))
+    return await http_exception_handler(request, exc)

@@ -70,6 +70,8 @@ def serve(
         port=settings.server.port,
         log_level=settings.log_level,
         access_log=False,
+        # Open event streams must not hold a shutdown up; browsers reconnect on their own.
+        timeout_graceful_shutdown=5,
     )
 
 
