@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint bench clean
+.PHONY: serve test lint bench clean screenshots
 
 $(BIN)/frontdesk: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ serve: $(BIN)/frontdesk
 
 test: $(VENV)/.test-deps lint
 	$(BIN)/pytest
+
+# The pictures in docs/ are what the browser tests see.
+screenshots: $(VENV)/.test-deps
+	mkdir -p docs/screenshots
+	FRONTDESK_TEST_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/test_inbox_browser.py
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check src tests bench

@@ -215,9 +215,9 @@ def queue_rows(
     state: Annotated[QueueStatus, Query(alias="status")] = "open",
     owner: QueueOwner = "all",
 ) -> Response:
-    """The queue table alone, for the page to swap in when the event stream says it changed."""
+    """The open counts and the queue table, swapped in when the event stream says they changed."""
     context = _queue_context(request, services, staff, tier, state, owner)
-    return _render(request, "queue_rows.html", context)
+    return _render(request, "queue_live.html", context)
 
 
 @router.get("/events")

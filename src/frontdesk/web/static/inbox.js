@@ -40,7 +40,7 @@ function listen() {
   // Every event means "changed since you last heard" (the first of a connection covers the gap
   // since the page was drawn), so each one refreshes its part of the page.
   const onChange = (name, apply) => events.addEventListener(name, apply);
-  if (queue) onChange("queue", () => swap(queue.querySelector("tbody"), queue.dataset.liveQueue));
+  if (queue) onChange("queue", () => swap(queue, queue.dataset.liveQueue));
   if (thread) onChange("conversation", () => swap(thread, thread.dataset.liveThread));
 }
 
