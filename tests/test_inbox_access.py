@@ -219,3 +219,32 @@ def test_overview_shows_todays_volumes(app_client: TestClient) -> None:
     today = page.text.split('id="today"')[1].split("</section>")[0]
     assert re.search(r"<strong>1</strong> messages", today)
     assert "resolved automatically" in today
+
+
+def test_holder_assigns_to_a_colleague_and_others_cannot_take_it(app_client: TestClient) -> None:
+    store = app_client.app.state.services.store
+    add_user(store, "bob", STAFF_PASSWORD, "agent")
+    add_user(store, "ada", STAFF_PASSWORD, "admin")
+    handoff, _ = handoff_for(app_client, "I want to talk to a real person please")
+    csrf = sign_in(app_client, "alice")
+    app_client.post(f"/inbox/handoffs/{handoff.id}/claim", data={"csrf_token": csrf})
+    given = app_client.post(
+        f"/inbox/handoffs/{handoff.id}/assign", data={"csrf_token": csrf, "assignee": "bob"}
+    )
+    assert given.status_code == 200
+    assert store.get_handoff(handoff.id).assignee == "bob"
+    taken_back = app_client.post(
+        f"/inbox/handoffs/{handoff.id}/assign", data={"csrf_token": csrf, "assignee": "alice"}
+    )
+    assert "bob is working on this one." in taken_back.text
+    assert store.get_handoff(handoff.id).assignee == "bob"
+
+    app_client.cookies.clear()
+    csrf = sign_in(app_client, "ada")
+    app_client.post(f"/inbox/handoffs/{handoff.id}/assign", data={"csrf_token": csrf})
+    released = store.get_handoff(handoff.id)
+    assert (released.assignee, released.claimed_at) == (None, None)
+    nobody = app_client.post(
+        f"/inbox/handoffs/{handoff.id}/assign", data={"csrf_token": csrf, "assignee": "zed"}
+    )
+    assert "zed cannot work this conversation." in nobody.text

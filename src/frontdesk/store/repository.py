@@ -446,6 +446,34 @@ class Store:
             session.refresh(handoff)
             return _handoff(handoff)
 
+    def assign_handoff(
+        self, handoff_id: str, actor: str, assignee: str | None, *, override: bool = False
+    ) -> Handoff:
+        """Give an open handoff to a colleague, or back to the queue (`assignee` None). Only its
+        holder may, or anyone when it is unclaimed, or a supervisor (`override`)."""
+        now = utcnow()
+        with self.session() as session:
+            allowed = HandoffRow.status == "open"
+            if not override:
+                allowed &= HandoffRow.assignee.is_(None) | (HandoffRow.assignee == actor)
+            changed = session.execute(
+                update(HandoffRow)
+                .where(HandoffRow.id == handoff_id, allowed)
+                .values(assignee=assignee, claimed_at=now if assignee else None)
+            ).rowcount
+            handoff = session.get(HandoffRow, handoff_id)
+            if handoff is None:
+                raise UnknownHandoff(handoff_id)
+            if not changed:
+                if handoff.status != "open":
+                    raise HandoffClosed(handoff_id)
+                raise ClaimedByOther(handoff.assignee)
+            action = "handoff.assigned" if assignee else "handoff.released"
+            session.add(_audit(f"agent:{actor}", action, handoff_id, {"assignee": assignee}))
+            session.flush()
+            session.refresh(handoff)
+            return _handoff(handoff)
+
     def get_handoff(self, handoff_id: str) -> Handoff:
         with self.session() as session:
             row = session.get(HandoffRow, handoff_id)

@@ -7,6 +7,7 @@ from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError, VerifyMismatchError
+from sqlalchemy import select
 
 from frontdesk.store.repository import Store
 from frontdesk.store.tables import StaffUserRow, utcnow
@@ -61,6 +62,12 @@ def authenticate(store: Store, username: str, password: str) -> StaffUser | None
         except (VerifyMismatchError, VerificationError):
             return None
         return StaffUser(row.username, row.role) if row else None
+
+
+def list_users(store: Store) -> list[StaffUser]:
+    with store.session() as session:
+        rows = session.scalars(select(StaffUserRow).order_by(StaffUserRow.username))
+        return [StaffUser(row.username, row.role) for row in rows]
 
 
 def find_user(store: Store, username: str) -> StaffUser | None:

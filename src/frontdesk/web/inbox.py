@@ -34,7 +34,7 @@ from frontdesk.store.repository import (
     UnknownConversation,
     UnknownHandoff,
 )
-from frontdesk.store.staff import StaffUser, authenticate
+from frontdesk.store.staff import StaffUser, authenticate, find_user, list_users
 from frontdesk.store.tables import utcnow
 
 router = APIRouter(prefix="/inbox", include_in_schema=False)
@@ -307,6 +307,12 @@ def conversation_page(
             "outcomes": OUTCOME_CHOICES,
             "intents": _intent_labels(services),
             "held_by_other": handoff.assignee not in (None, staff.username),
+            "colleagues": [
+                user.username
+                for user in list_users(services.store)
+                if user.may_work(handoff.tier) and user.username != handoff.assignee
+            ],
+            "may_assign": handoff.assignee in (None, staff.username) or staff.role == "admin",
             "error": error,
             "now": utcnow(),
         },
@@ -334,6 +340,29 @@ def claim(
     _permitted_handoff(services, staff, handoff_id)
     with _refusal_page(handoff_id) as refused:
         services.store.claim_handoff(handoff_id, staff.username)
+    return refused.response or _to_conversation(handoff_id)
+
+
+@router.post("/handoffs/{handoff_id}/assign")
+def assign(
+    request: Request,
+    handoff_id: HandoffId,
+    services: ServicesDep,
+    staff: ApiStaff,
+    csrf: CsrfField,
+    assignee: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Give the conversation to a colleague, or back to the queue (no assignee). Its holder
+    may; an admin may take it from anyone."""
+    check_csrf(request, csrf)
+    handoff = _permitted_handoff(services, staff, handoff_id)
+    colleague = find_user(services.store, assignee) if assignee else None
+    if assignee and (colleague is None or not colleague.may_work(handoff.tier)):
+        return _to_conversation(handoff_id, f"{assignee} cannot work this conversation.")
+    with _refusal_page(handoff_id) as refused:
+        services.store.assign_handoff(
+            handoff_id, staff.username, assignee or None, override=staff.role == "admin"
+        )
     return refused.response or _to_conversation(handoff_id)
 
 
