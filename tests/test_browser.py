@@ -10,8 +10,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from conftest import IN_CI
+from conftest import IN_CI, REDIS_URL
 from conftest import STAFF_PASSWORD as PASSWORD
+from frontdesk.channels.live import RedisLiveFeed
 from frontdesk.config import load_settings
 from frontdesk.runtime.services import open_store
 from frontdesk.store.staff import add_user
@@ -101,3 +102,45 @@ def test_refused_message_shows_the_reason(page: Page) -> None:
     page.evaluate("document.getElementById('text').removeAttribute('maxlength')")
     say(page, "x" * 4001)
     expect(page.locator("#error")).to_contain_text("the limit is 4000")
+
+
+@pytest.mark.redis
+def test_answer_shows_while_the_bot_is_still_writing_it(
+    browser: Browser, data_dir: Path, tmp_path: Path, redis_queue_name: str
+) -> None:
+    # No worker: the message stays unanswered, and partial text arrives as a worker sends it.
+    process = ServerProcess(
+        {
+            "FRONTDESK_DATA_DIR": str(data_dir),
+            "FRONTDESK_QUEUE__BACKEND": "redis",
+            "FRONTDESK_QUEUE__REDIS_URL": REDIS_URL,
+            "FRONTDESK_QUEUE__NAME": redis_queue_name,
+        },
+        tmp_path / "server.log",
+        command=("serve", "--no-worker"),
+    )
+    process.start()
+    feed = RedisLiveFeed(REDIS_URL, redis_queue_name)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(process.url + "/")
+        say(page, "do you ship to Norway?")
+        expect(page.locator(".msg.customer")).to_have_text("do you ship to Norway?")
+        conversation = page.evaluate("localStorage.getItem('frontdesk.conversation')")
+        token = page.evaluate("localStorage.getItem('frontdesk.conversation_token')")
+        view = httpx.get(
+            f"{process.url}/v1/conversations/{conversation}",
+            headers={"X-Conversation-Token": token},
+        ).json()
+        message_id = view["messages"][0]["id"]
+        feed.publish(conversation, {"message_id": message_id, "text": "Yes, we ship"})
+        expect(page.locator(".msg.bot.writing")).to_contain_text("Yes, we ship")
+        feed.publish(conversation, {"message_id": message_id, "text": "Yes, we ship to Norway."})
+        expect(page.locator(".msg.bot.writing")).to_contain_text("to Norway.")
+        feed.publish(conversation, {"message_id": message_id, "retracted": True, "text": ""})
+        expect(page.locator(".msg.bot")).to_have_count(0)
+    finally:
+        context.close()
+        feed.close()
+        process.stop()

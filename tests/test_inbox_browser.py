@@ -198,9 +198,7 @@ def test_widget_embeds_the_chat_in_another_site(
         chat = page.frame_locator("#frontdesk-chat")
         chat.get_by_label("Your message").fill(BROKEN_BLENDER)
         chat.get_by_label("Your message").press("Enter")
-        expect(chat.locator(".note")).to_have_text(
-            "A person will answer shortly.", timeout=15_000
-        )
+        expect(chat.locator(".note")).to_have_text("A person will answer shortly.", timeout=15_000)
         shoot(page, "widget")
         page.reload()
         expect(page.locator("#frontdesk-chat")).to_be_visible()

@@ -12,6 +12,7 @@ from frontdesk.agents.escalation import Drafter, EscalationAgent
 from frontdesk.agents.intent import IntentAgent
 from frontdesk.agents.realtime import RealtimeAgent, RealtimeResponder
 from frontdesk.agents.response import ResponseAgent
+from frontdesk.channels.live import LiveFeed, LocalLiveFeed, open_live_feed
 from frontdesk.commerce.base import Commerce, Crm
 from frontdesk.commerce.embedded import EmbeddedShop
 from frontdesk.commerce.loading import ensure_demo_shop
@@ -57,6 +58,7 @@ class Services:
     queue: Queue
     intake: Intake
     pipeline: Pipeline
+    live: LiveFeed = field(default_factory=LocalLiveFeed)
     processed: threading.Condition = field(default_factory=threading.Condition)
 
     def notify_processed(self) -> None:
@@ -79,6 +81,7 @@ class Services:
 
     def close(self) -> None:
         self.queue.close()
+        self.live.close()
         self.store.engine.dispose()
 
 
@@ -173,4 +176,6 @@ def build_services(settings: Settings) -> Services:
         EscalationAgent(commerce, escalation_drafter(settings)),
     )
     queue = open_queue(settings)
-    return Services(settings, store, queue, Intake(store, queue), pipeline)
+    return Services(
+        settings, store, queue, Intake(store, queue), pipeline, open_live_feed(settings)
+    )

@@ -1,0 +1,106 @@
+"""Live events to open chats: the feed (in-process and Redis) and the customer's event stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import REDIS_URL
+from frontdesk.api.app import create_app
+from frontdesk.channels.live import LiveFeed, LocalLiveFeed, RedisLiveFeed
+from frontdesk.config import load_settings
+
+
+def receive_one(feed: LiveFeed, conversation_id: str, publish) -> dict:
+    """Subscribe, then let another thread publish, as a worker thread would."""
+
+    async def watch() -> dict:
+        async with feed.subscribe(conversation_id) as events:
+            threading.Timer(0.2, publish).start()
+            return await asyncio.wait_for(anext(events), timeout=5)
+
+    return asyncio.run(watch())
+
+
+def test_local_feed_delivers_to_watchers_of_that_conversation_only() -> None:
+    feed = LocalLiveFeed()
+
+    def publish() -> None:
+        feed.publish("other", {"text": "not for you"})
+        feed.publish("c1", {"text": "Hello"})
+
+    assert receive_one(feed, "c1", publish) == {"text": "Hello"}
+    feed.publish("c1", {"text": "nobody watches: dropped, no error"})
+
+
+@pytest.mark.redis
+def test_redis_feed_crosses_processes(redis_queue_name: str) -> None:
+    watcher_side = RedisLiveFeed(REDIS_URL, redis_queue_name)
+    worker_side = RedisLiveFeed(REDIS_URL, redis_queue_name)
+    neighbour = RedisLiveFeed(REDIS_URL, "another-deployment")
+
+    def publish() -> None:
+        neighbour.publish("c1", {"text": "wrong deployment"})
+        worker_side.publish("c1", {"text": "Hello"})
+
+    try:
+        assert receive_one(watcher_side, "c1", publish) == {"text": "Hello"}
+    finally:
+        for feed in (watcher_side, worker_side, neighbour):
+            feed.close()
+
+
+def test_unreachable_redis_never_stalls_the_publisher() -> None:
+    feed = RedisLiveFeed("redis://127.0.0.1:1/0", "nowhere")
+    started = time.monotonic()
+    feed.publish("c1", {"text": "lost, on purpose"})
+    assert time.monotonic() - started < 3
+    feed.close()
+
+
+@pytest.fixture
+def client(data_dir: Path) -> Iterator[TestClient]:
+    settings = load_settings(data_dir=data_dir, worker={"enabled": False})
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def read_events(response, wanted: int) -> list[tuple[str, dict]]:
+    events, name = [], None
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            name = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            events.append((name, json.loads(line.removeprefix("data: "))))
+            if len(events) == wanted:
+                return events
+    return events
+
+
+def test_event_stream_shows_the_conversation_and_the_answer_being_written(
+    client: TestClient,
+) -> None:
+    started = client.post("/v1/messages", json={"text": "do you ship to Norway?"}).json()
+    conversation = started["conversation_id"]
+    url = f"/v1/conversations/{conversation}/events"
+    assert client.get(url).status_code == 403
+    wrong = {"X-Conversation-Token": "0" * 40}
+    assert client.get(url, headers=wrong).status_code == 403
+
+    draft = {"message_id": started["message_id"], "text": "Yes, we ship to Norway"}
+    publish = threading.Timer(0.5, client.app.state.services.live.publish, (conversation, draft))
+    token = {"X-Conversation-Token": started["conversation_token"]}
+    with client.stream("GET", url, headers=token) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        publish.start()
+        (first, view), (second, partial) = read_events(response, 2)
+    assert first == "conversation"
+    assert [message["text"] for message in view["messages"]] == ["do you ship to Norway?"]
+    assert (second, partial) == ("draft", draft)
