@@ -11,18 +11,20 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from frontdesk.api.deps import ServicesDep
 from frontdesk.api.schemas import ID_PATTERN
+from frontdesk.api.security import StaffDep as ApiStaff
 from frontdesk.api.security import check_csrf, csrf_token, current_staff
 from frontdesk.contracts import Handoff, Outcome
 from frontdesk.runtime.services import Services
@@ -69,15 +71,7 @@ def staff_or_redirect(request: Request) -> StaffUser:
     return staff
 
 
-def staff_or_401(request: Request) -> StaffUser:
-    staff = current_staff(request)
-    if staff is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in as staff first")
-    return staff
-
-
 PageStaff = Annotated[StaffUser, Depends(staff_or_redirect)]
-ApiStaff = Annotated[StaffUser, Depends(staff_or_401)]
 
 
 def sign_in_redirect(request: Request) -> RedirectResponse:
@@ -152,72 +146,48 @@ def logout(request: Request, _staff: ApiStaff, csrf: CsrfField) -> RedirectRespo
 # queues
 
 
-QueueTier = Literal["human", "specialist", "all"]
-QueueStatus = Literal["open", "resolved"]
-QueueOwner = Literal["all", "mine", "unclaimed"]
+@dataclass(frozen=True)
+class QueueFilters:
+    tier: Literal["human", "specialist", "all"] = "all"
+    status: Literal["open", "resolved"] = "open"
+    owner: Literal["all", "mine", "unclaimed"] = "all"
 
 
-def _queue(
-    services: Services, staff: StaffUser, tier: QueueTier, state: QueueStatus, owner: QueueOwner
-) -> list[Handoff]:
-    handoffs = services.store.list_handoffs(tier=None if tier == "all" else tier, status=state)
+Filters = Annotated[QueueFilters, Depends()]
+
+
+def _queue_context(services: Services, staff: StaffUser, filters: QueueFilters) -> dict[str, Any]:
+    handoffs = services.store.list_handoffs(
+        tier=None if filters.tier == "all" else filters.tier, status=filters.status
+    )
     handoffs = [handoff for handoff in handoffs if staff.may_work(handoff.tier)]
-    if owner == "mine":
+    if filters.owner == "mine":
         handoffs = [h for h in handoffs if (h.assignee or h.resolved_by) == staff.username]
-    elif owner == "unclaimed":
+    elif filters.owner == "unclaimed":
         handoffs = [h for h in handoffs if h.assignee is None]
-    if state == "resolved":
+    if filters.status == "resolved":
         handoffs.reverse()  # the latest first
-    return handoffs
-
-
-def _queue_context(
-    request: Request,
-    services: Services,
-    staff: StaffUser,
-    tier: QueueTier,
-    state: QueueStatus,
-    owner: QueueOwner,
-) -> dict[str, Any]:
-    handoffs = _queue(services, staff, tier, state, owner)
     open_counts = {
         name: sum(1 for h in services.store.list_handoffs(tier=name) if staff.may_work(h.tier))
         for name in ("human", "specialist")
         if staff.may_work(name)
     }
-    return {
-        "handoffs": handoffs,
-        "filters": {"tier": tier, "status": state, "owner": owner},
-        "open_counts": open_counts,
-        "now": utcnow(),
-    }
+    return {"handoffs": handoffs, "filters": filters, "open_counts": open_counts}
 
 
 @router.get("", response_class=HTMLResponse)
 def queue_page(
-    request: Request,
-    services: ServicesDep,
-    staff: PageStaff,
-    tier: QueueTier = "all",
-    state: Annotated[QueueStatus, Query(alias="status")] = "open",
-    owner: QueueOwner = "all",
+    request: Request, services: ServicesDep, staff: PageStaff, filters: Filters
 ) -> Response:
-    context = _queue_context(request, services, staff, tier, state, owner)
-    return _render(request, "queue.html", context)
+    return _render(request, "queue.html", _queue_context(services, staff, filters))
 
 
 @router.get("/queue-rows", response_class=HTMLResponse)
 def queue_rows(
-    request: Request,
-    services: ServicesDep,
-    staff: ApiStaff,
-    tier: QueueTier = "all",
-    state: Annotated[QueueStatus, Query(alias="status")] = "open",
-    owner: QueueOwner = "all",
+    request: Request, services: ServicesDep, staff: ApiStaff, filters: Filters
 ) -> Response:
     """The open counts and the queue table, swapped in when the event stream says they changed."""
-    context = _queue_context(request, services, staff, tier, state, owner)
-    return _render(request, "queue_live.html", context)
+    return _render(request, "queue_live.html", _queue_context(services, staff, filters))
 
 
 @router.get("/events")
@@ -314,7 +284,6 @@ def conversation_page(
             ],
             "may_assign": handoff.assignee in (None, staff.username) or staff.role == "admin",
             "error": error,
-            "now": utcnow(),
         },
     )
 
