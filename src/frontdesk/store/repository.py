@@ -422,36 +422,31 @@ class Store:
             return _reply(reply)
 
     def claim_handoff(self, handoff_id: str, agent: str) -> Handoff:
-        """Take an open handoff; only one person ever holds it."""
-        now = utcnow()
-        with self.session() as session:
-            claimed = session.execute(
-                update(HandoffRow)
-                .where(
-                    HandoffRow.id == handoff_id,
-                    HandoffRow.status == "open",
-                    (HandoffRow.assignee.is_(None)) | (HandoffRow.assignee == agent),
-                )
-                .values(assignee=agent, claimed_at=func.coalesce(HandoffRow.claimed_at, now))
-            ).rowcount
-            handoff = session.get(HandoffRow, handoff_id)
-            if handoff is None:
-                raise UnknownHandoff(handoff_id)
-            if not claimed:
-                if handoff.status != "open":
-                    raise HandoffClosed(handoff_id)
-                raise ClaimedByOther(handoff.assignee)
-            session.add(_audit(f"agent:{agent}", "handoff.claimed", handoff_id, {}))
-            session.flush()
-            session.refresh(handoff)
-            return _handoff(handoff)
+        """Take an open handoff; only one person ever holds it. Claiming again keeps the time
+        of the first claim, which handle time counts from."""
+        claimed_at = func.coalesce(HandoffRow.claimed_at, utcnow())
+        return self._hold(handoff_id, agent, agent, claimed_at, "handoff.claimed")
 
     def assign_handoff(
         self, handoff_id: str, actor: str, assignee: str | None, *, override: bool = False
     ) -> Handoff:
         """Give an open handoff to a colleague, or back to the queue (`assignee` None). Only its
         holder may, or anyone when it is unclaimed, or a supervisor (`override`)."""
-        now = utcnow()
+        action = "handoff.assigned" if assignee else "handoff.released"
+        claimed_at = utcnow() if assignee else None
+        return self._hold(handoff_id, actor, assignee, claimed_at, action, override=override)
+
+    def _hold(
+        self,
+        handoff_id: str,
+        actor: str,
+        assignee: str | None,
+        claimed_at: Any,
+        action: str,
+        *,
+        override: bool = False,
+    ) -> Handoff:
+        """One conditional update decides who holds a handoff, so two people never both win."""
         with self.session() as session:
             allowed = HandoffRow.status == "open"
             if not override:
@@ -459,7 +454,7 @@ class Store:
             changed = session.execute(
                 update(HandoffRow)
                 .where(HandoffRow.id == handoff_id, allowed)
-                .values(assignee=assignee, claimed_at=now if assignee else None)
+                .values(assignee=assignee, claimed_at=claimed_at)
             ).rowcount
             handoff = session.get(HandoffRow, handoff_id)
             if handoff is None:
@@ -468,8 +463,8 @@ class Store:
                 if handoff.status != "open":
                     raise HandoffClosed(handoff_id)
                 raise ClaimedByOther(handoff.assignee)
-            action = "handoff.assigned" if assignee else "handoff.released"
-            session.add(_audit(f"agent:{actor}", action, handoff_id, {"assignee": assignee}))
+            data = {} if action == "handoff.claimed" else {"assignee": assignee}
+            session.add(_audit(f"agent:{actor}", action, handoff_id, data))
             session.flush()
             session.refresh(handoff)
             return _handoff(handoff)
