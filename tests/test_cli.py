@@ -36,6 +36,7 @@ def test_bad_config_exits_2_naming_the_key(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_migrate_train_and_ingest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FRONTDESK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FRONTDESK_KNOWLEDGE__DENSE", "off")  # vectors: test_knowledge.py
     assert runner.invoke(app, ["migrate"]).exit_code == 0
     data = tmp_path / "intents.csv"
     data.write_text(
@@ -56,6 +57,7 @@ def test_migrate_train_and_ingest(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 def test_train_and_ingest_refuse_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FRONTDESK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FRONTDESK_KNOWLEDGE__DENSE", "off")
     bad = tmp_path / "bad.csv"
     bad.write_text("utterance,label\nhi,greet\n")
     result = runner.invoke(app, ["train", "--data", str(bad)])
@@ -63,9 +65,10 @@ def test_train_and_ingest_refuse_bad_input(tmp_path: Path, monkeypatch: pytest.M
     assert "text and intent" in result.output
     assert runner.invoke(app, ["ingest", str(tmp_path / "nothing")]).exit_code == 2
     (tmp_path / "doc.pdf").write_bytes(b"%PDF")
-    assert (
-        "unsupported file type" in runner.invoke(app, ["ingest", str(tmp_path / "doc.pdf")]).output
-    )
+    broken = runner.invoke(app, ["ingest", str(tmp_path / "doc.pdf")])
+    assert broken.exit_code == 1
+    assert "doc.pdf: broken PDF" in broken.output
+    assert "0 added, 0 updated, 0 unchanged, 1 skipped" in broken.output
 
 
 def test_send_without_a_service_says_how_to_start_one() -> None:

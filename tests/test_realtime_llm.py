@@ -117,7 +117,9 @@ def test_provider_failure_falls_back_to_the_rule_based_agent(
 
 
 @pytest.mark.parametrize(
-    "llm_chat", [[say("Hi! A specialist will review your request for compensation.")]],
+    "llm_chat",
+    # The response agent asks the model first (it declines), then the escalation drafter.
+    [[say("NO_ANSWER"), say("Hi! A specialist will review your request for compensation.")]],
     indirect=True,
 )  # fmt: skip
 def test_escalation_reply_is_drafted_by_the_model_from_the_case(

@@ -173,33 +173,66 @@ class RoutingSettings(_Section):
         return self
 
 
+class TokenPrice(_Section):
+    input_per_1k: float = Field(ge=0, description="price of 1,000 input tokens, 0 or more")
+    output_per_1k: float = Field(ge=0, description="price of 1,000 output tokens, 0 or more")
+
+
 class LlmSettings(_Section):
-    provider: Literal["none", "openai", "ollama"] = Field(
+    provider: Literal["none", "openai", "ollama", "bedrock"] = Field(
         "none",
-        description="'none' (offline agents only), 'openai' (any OpenAI-compatible server) or "
-        "'ollama'",
+        description="'none' (offline agents only), 'openai' (any OpenAI-compatible server), "
+        "'ollama' or 'bedrock' (AWS Bedrock Converse API)",
     )
     base_url: str | None = Field(
         None,
         description="the server's API root, e.g. http://127.0.0.1:8080/v1; for ollama the "
-        "default is http://127.0.0.1:11434/v1",
+        "default is http://127.0.0.1:11434/v1; for bedrock an endpoint URL that replaces the "
+        "region's (a VPC endpoint)",
     )
-    model: str = Field("gpt-4o-mini", min_length=1, description="the model name the server knows")
+    model: str = Field(
+        "gpt-4o-mini",
+        min_length=1,
+        description="the model name the server knows (for bedrock a model or inference-profile "
+        "id); the response and real-time agents use it",
+    )
     escalation_model: str | None = Field(
         None, min_length=1, description="a stronger model for escalation drafts; default: model"
     )
     api_key_env: str = Field(
         "OPENAI_API_KEY", description="the name of the environment variable holding the API key"
     )
+    region: str | None = Field(
+        None, min_length=1, description="the AWS region of Bedrock, e.g. eu-central-1"
+    )
+    profile: str | None = Field(
+        None,
+        min_length=1,
+        description="an AWS profile name for Bedrock; unset, boto3's usual credential chain",
+    )
     timeout_seconds: float = Field(
         20.0, gt=0, le=600, description="seconds one model call may take, above 0 and ≤ 600"
     )
     max_retries: int = Field(2, ge=0, le=10, description="retries of a failed call, 0 to 10")
+    latency_budget_seconds: float = Field(
+        8.0,
+        gt=0,
+        le=600,
+        description="seconds a customer-facing answer may take in all (retries included) "
+        "before the offline answer is used, above 0 and ≤ 600",
+    )
+    prices: dict[str, TokenPrice] = Field(
+        default_factory=dict,
+        description="a table per model name with input_per_1k and output_per_1k, the prices "
+        "that turn recorded token usage into cost",
+    )
 
     @model_validator(mode="after")
-    def _openai_needs_url(self) -> LlmSettings:
+    def _provider_needs_location(self) -> LlmSettings:
         if self.provider == "openai" and not self.base_url:
             raise ValueError("provider 'openai' needs base_url (the server's /v1 root)")
+        if self.provider == "bedrock" and not self.region:
+            raise ValueError("provider 'bedrock' needs region (e.g. eu-central-1)")
         return self
 
 
@@ -252,6 +285,17 @@ class CrmSettings(_Section):
         return self
 
 
+class KnowledgeSettings(_Section):
+    dense: Literal["minilm", "off"] = Field(
+        "minilm",
+        description="minilm to rank by MiniLM vectors as well as full text (vectors are made by "
+        "`frontdesk ingest`), off for full text alone",
+    )
+    dense_weight: float = Field(
+        0.3, ge=0, le=1, description="share of the vector cosine in the hybrid ranking (0–1)"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FRONTDESK_", env_nested_delimiter="__", extra="forbid"
@@ -272,6 +316,7 @@ class Settings(BaseSettings):
     llm: LlmSettings = LlmSettings()
     commerce: CommerceSettings = CommerceSettings()
     crm: CrmSettings = CrmSettings()
+    knowledge: KnowledgeSettings = KnowledgeSettings()
 
     @classmethod
     def settings_customise_sources(

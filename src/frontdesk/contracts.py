@@ -96,6 +96,32 @@ class DraftReply(Contract):
     )
 
 
+class GroundedAnswer(Contract):
+    """A language model's answer to a question from knowledge-base passages."""
+
+    text: str = Field(description="the answer, without citation markers")
+    citations: list[str] = Field(
+        min_length=1, description="chunk ids of the passages the answer rests on, in order"
+    )
+    agent: str = Field(description="who wrote it: the answering agent and its model")
+
+
+GuardrailStage = Literal["input", "draft"]
+
+
+class GuardrailVerdict(Contract):
+    """One guardrail's judgement of a message or a draft; a trip keeps the reply from being sent
+    automatically."""
+
+    guardrail: str
+    stage: GuardrailStage
+    tripped: bool
+    reason: str
+    evidence: list[str] = Field(
+        default_factory=list, description="what made it trip (PII redacted), for the person"
+    )
+
+
 class RuleHit(Contract):
     rule: str
     detail: str
@@ -123,6 +149,9 @@ class RoutingContext(Contract):
     )
     earlier_confidences: list[float] = Field(
         default_factory=list, description="routing confidences of this conversation's earlier turns"
+    )
+    guardrails: list[GuardrailVerdict] = Field(
+        default_factory=list, description="the guardrails' verdicts on the message and the draft"
     )
 
 
@@ -253,6 +282,23 @@ class DecisionRecord(Contract):
     created_at: datetime
     tool_calls: list[ToolCall] = []
     tool_results: list[ToolResult] = []
+
+
+LlmCallOutcome = Literal["ok", "failed", "over_budget"]
+
+
+class LlmCall(Contract):
+    """One call to a language model, with its token usage and what it cost."""
+
+    at: datetime
+    purpose: str = Field(description="the agent that called: response, escalation, realtime")
+    provider: str
+    model: str
+    outcome: LlmCallOutcome
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float | None = Field(None, description="from [llm.prices]; None when no price is set")
+    latency_ms: float
 
 
 class AuditRecord(Contract):

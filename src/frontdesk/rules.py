@@ -71,7 +71,8 @@ class LowConfidenceStreakRule(_Rule):
 
 
 class GuardrailRule(_Rule):
-    """A guardrail tripped on the draft (today: the draft is not grounded in a source)."""
+    """A guardrail tripped on the message or the draft (injection, off-topic, ungrounded,
+    a promise outside policy, disclosed personal data), or the draft rests on no source."""
 
     when: Literal["guardrail_tripped"]
 

@@ -133,6 +133,17 @@ class Coordinator:
                 )
             )
             tier = "human"
+        tripped = [found for found in context.guardrails if found.tripped]
+        if tier == "auto" and tripped:
+            # The same net for every guardrail, whatever rules are configured.
+            hits.append(
+                RuleHit(
+                    rule="guardrail.tripped",
+                    detail=f"{tripped[0].guardrail}: {tripped[0].reason}, so a person answers",
+                    inputs={"guardrails": [found.guardrail for found in tripped]},
+                )
+            )
+            tier = "human"
         return RoutingDecision(tier=tier, confidence=confidence, rules=hits)
 
     def _check(self, rule: Rule, context: RoutingContext, confidence: float) -> RuleHit | None:
@@ -173,6 +184,16 @@ class Coordinator:
                     detail=f"{rule.turns} turns in a row below {rule.below} → {rule.tier}",
                     inputs={"confidences": [round(value, 4) for value in streak]},
                 )
+        tripped = [found for found in context.guardrails if found.tripped]
+        if isinstance(rule, GuardrailRule) and tripped:
+            return RuleHit(
+                rule=name,
+                detail="; ".join(f"{f.guardrail}: {f.reason}" for f in tripped) + f" → {rule.tier}",
+                inputs={
+                    "guardrails": [found.guardrail for found in tripped],
+                    "evidence": [item for found in tripped for item in found.evidence],
+                },
+            )
         if isinstance(rule, GuardrailRule) and not context.draft.grounded:
             return RuleHit(
                 rule=name,

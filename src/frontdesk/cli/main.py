@@ -171,45 +171,190 @@ def _wait_for_outcome(client: httpx.Client, accepted: dict, wait: float) -> tupl
         time.sleep(0.1)
 
 
+def labelled_rows(data: list[Path] | None, with_seed: bool, oos_label: str | None) -> list:
+    from frontdesk.training.intent_model import DataError, read_examples
+
+    try:
+        examples = read_examples() if with_seed or not data else []
+        for path in data or []:
+            examples += read_examples(path, oos_label=oos_label)
+    except DataError as exc:
+        raise fail(str(exc), code=2) from None
+    return examples
+
+
 @app.command()
 def train(
     data: Annotated[
-        Path | None, typer.Option(help="CSV with text,intent columns; default the seed set")
+        list[Path] | None,
+        typer.Option(help="CSV or JSON of text and intent (repeatable); default the seed set"),
     ] = None,
+    with_seed: Annotated[
+        bool, typer.Option(help="add the shipped seed utterances to --data (for retraining)")
+    ] = False,
+    features: Annotated[
+        str,
+        typer.Option(help="tfidf, minilm, tfidf+minilm, or several joined by commas (one wins)"),
+    ] = "tfidf+minilm",
+    oos_label: Annotated[
+        str | None, typer.Option(help="the file's out-of-scope label, if not out_of_scope")
+    ] = None,
+    promote: Annotated[
+        str, typer.Option(help="better (if not worse on validation), always or never")
+    ] = "better",
 ) -> None:
-    """Train the intent classifier and make it the one that serves."""
-    from frontdesk.training.intent_model import DataError, read_examples
-    from frontdesk.training.models_dir import train_and_activate
+    """Train an intent model, store it in the registry, and promote it unless it is worse on
+    the held-back validation split than the one serving."""
+    from frontdesk.training.features import FEATURE_SETS
+    from frontdesk.training.models_dir import train_and_register
 
     settings = settings_or_exit()
-    try:
-        examples = read_examples(data)
-    except DataError as exc:
-        raise fail(str(exc), code=2) from None
+    chosen = tuple(name.strip() for name in features.split(",") if name.strip())
+    if not chosen or set(chosen) - set(FEATURE_SETS):
+        raise fail(f"--features takes {', '.join(FEATURE_SETS)}; got {features!r}", code=2)
+    if promote not in {"better", "always", "never"}:
+        raise fail("--promote takes better, always or never", code=2)
+    examples = labelled_rows(data, with_seed, oos_label)
     started = time.perf_counter()
-    model = train_and_activate(settings.data_dir, examples)
+    outcome = train_and_register(settings.data_dir, examples, promote_if=promote, features=chosen)
+    model, scores = outcome.model, outcome.model.metadata.get("validation", {})
     console.print(
         f"trained {model.version} on {len(examples)} utterances, {len(model.labels)} intents, "
-        f"in {time.perf_counter() - started:.1f} s; it serves from the next start"
+        f"in {time.perf_counter() - started:.1f} s; validation {format_scores(scores)}"
     )
+    console.print(f"{outcome.reason}; a promoted model serves from the next start")
+
+
+def format_scores(scores: dict) -> str:
+    names = ["accuracy", "macro_f1", "oos_recall", "oos_precision", "ece"]
+    shown = [f"{name} {scores[name]:.4f}" for name in names if scores.get(name) is not None]
+    return ", ".join(shown) or "not measured (too few rows to hold some back)"
+
+
+@app.command("eval")
+def evaluate_model(
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(help="labelled CSV/JSON to score on; default the seed set's validation rows"),
+    ] = None,
+    version: Annotated[str | None, typer.Option(help="registry version; default current")] = None,
+    oos_label: Annotated[str | None, typer.Option(help="the file's out-of-scope label")] = None,
+    out: Annotated[Path, typer.Option(help="folder for the PNG figures")] = Path("intent-eval"),
+) -> None:
+    """Accuracy, macro-F1, OOS recall and precision, ECE; writes reliability.png and
+    confusion.png."""
+    import numpy as np
+
+    from frontdesk.training.data import split_examples
+    from frontdesk.training.metrics import (
+        score_predictions,
+        write_confusion_matrix,
+        write_reliability_diagram,
+    )
+    from frontdesk.training.models_dir import RegistryError, current_version, load
+
+    settings = settings_or_exit()
+    chosen = version or current_version(settings.data_dir)
+    if chosen is None:
+        raise fail("no model promoted yet; run `frontdesk train` first")
+    try:
+        model = load(settings.data_dir, chosen)
+    except RegistryError as exc:
+        raise fail(str(exc)) from None
+    examples = labelled_rows(data, False, oos_label) if data else split_examples(
+        labelled_rows(None, True, None))[1]  # fmt: skip
+    truth = [example.intent for example in examples]
+    predicted, confidence = model.predicted_labels([example.text for example in examples])
+    scores = score_predictions(truth, predicted, confidence)
+    write_reliability_diagram(
+        confidence, np.array(truth) == np.array(predicted), out / "reliability.png"
+    )
+    write_confusion_matrix(truth, predicted, out / "confusion.png")
+    console.print(f"{model.version} on {len(examples)} rows: {format_scores(scores)}")
+    console.print(f"wrote {out / 'reliability.png'} and {out / 'confusion.png'}")
+
+
+models_app = typer.Typer(help="The intent model registry.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def list_models() -> None:
+    """Every stored intent model, oldest first; * marks the one serving."""
+    from frontdesk.training.models_dir import list_models as stored_models
+
+    for metadata in stored_models(settings_or_exit().data_dir):
+        mark = "*" if metadata["current"] else " "
+        console.print(
+            f"{mark} {metadata['version']}  {metadata.get('created_at', '?')}  "
+            f"features {metadata.get('features', '?')}  data {metadata.get('data_hash', '')[:10]}  "
+            f"validation {format_scores(metadata.get('validation') or {})}",
+            highlight=False,
+        )
+
+
+@models_app.command("promote")
+def promote_model(
+    version: Annotated[str, typer.Argument(help="a version from `models list`")],
+) -> None:
+    """Make VERSION the intent model that serves (from the next start)."""
+    from frontdesk.training.models_dir import RegistryError, promote
+
+    try:
+        promote(settings_or_exit().data_dir, version)
+    except RegistryError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"promoted {version}")
+
+
+@models_app.command("rollback")
+def rollback_model() -> None:
+    """Promote again the version that served before the current one."""
+    from frontdesk.training.models_dir import RegistryError, rollback
+
+    try:
+        version = rollback(settings_or_exit().data_dir)
+    except RegistryError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"rolled back to {version}")
 
 
 @app.command()
-def ingest(path: Annotated[Path, typer.Argument(help="a Markdown/text file or a folder")]) -> None:
-    """Add or update knowledge-base articles (unchanged files are skipped)."""
+def ingest(
+    path: Annotated[
+        Path, typer.Argument(help="a Markdown, HTML, text or PDF file, or a folder of them")
+    ],
+) -> None:
+    """Add or update knowledge-base articles (unchanged files are skipped).
+
+    Exits 1 when some files could not be read (each is listed with the reason; the rest are
+    ingested and what was indexed before from a failed file is kept), 2 when PATH holds nothing
+    to ingest.
+    """
+    from frontdesk.knowledge.dense import MiniLmEncoder, embed_missing
     from frontdesk.knowledge.ingest import IngestError, ingest_path
     from frontdesk.runtime.services import open_store
 
     settings = settings_or_exit()
     store = open_store(settings)
+    started = time.perf_counter()
     try:
         report = ingest_path(store, path)
     except IngestError as exc:
         raise fail(str(exc), code=2) from None
+    for source, reason in report.failed.items():
+        errors.print(f"[yellow]skipped[/yellow] {source}: {reason}", highlight=False)
+    encoded = 0
+    if settings.knowledge.dense == "minilm":
+        encoded = embed_missing(store, MiniLmEncoder())
     console.print(
         f"{len(report.added)} added, {len(report.updated)} updated, "
-        f"{len(report.unchanged)} unchanged; workers pick changes up when they start"
+        f"{len(report.unchanged)} unchanged, {len(report.failed)} skipped; "
+        f"{encoded} passages encoded in {time.perf_counter() - started:.1f} s; "
+        "workers pick changes up when they start"
     )
+    if report.failed:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -6,6 +6,11 @@ import re
 from dataclasses import dataclass
 
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# A passage is quoted and embedded whole: long sections are cut at paragraphs (sentences when
+# a paragraph alone is too long), and every piece keeps the section's heading path.
+MAX_CHUNK_CHARS = 1200
 
 
 @dataclass(frozen=True)
@@ -28,9 +33,8 @@ def split_markdown(source: str, fallback_title: str) -> Article:
     body: list[str] = []
 
     def flush() -> None:
-        text = "\n".join(body).strip()
-        if text:
-            chunks.append(Chunk(" › ".join([title, *path]) if path else title, text))
+        heading = " › ".join([title, *path]) if path else title
+        chunks.extend(Chunk(heading, piece) for piece in bounded("\n".join(body)))
         body.clear()
 
     for line in source.splitlines():
@@ -50,8 +54,26 @@ def split_markdown(source: str, fallback_title: str) -> Article:
 
 def split_plain_text(source: str, fallback_title: str) -> Article:
     """Paragraphs of a text file; the first line is the title when it stands alone."""
-    paragraphs = [part.strip() for part in re.split(r"\n\s*\n", source) if part.strip()]
+    paragraphs = [part.strip() for part in PARAGRAPH_BREAK.split(source) if part.strip()]
     title = fallback_title
     if paragraphs and "\n" not in paragraphs[0] and len(paragraphs[0]) <= 120:
         title = paragraphs.pop(0)
-    return Article(title, [Chunk(title, paragraph) for paragraph in paragraphs])
+    pieces = [piece for paragraph in paragraphs for piece in bounded(paragraph)]
+    return Article(title, [Chunk(title, piece) for piece in pieces])
+
+
+def bounded(text: str, limit: int = MAX_CHUNK_CHARS) -> list[str]:
+    """`text` in pieces of at most about `limit` characters, cut at paragraphs, then sentences."""
+    pieces: list[str] = []
+    current = ""
+    for paragraph in (part.strip() for part in PARAGRAPH_BREAK.split(text)):
+        units = [paragraph] if len(paragraph) <= limit else SENTENCE_END.split(paragraph)
+        for unit in filter(None, units):
+            joiner = "\n\n" if unit is paragraph else " "
+            if current and len(current) + len(unit) + len(joiner) > limit:
+                pieces.append(current)
+                current = ""
+            current = f"{current}{joiner}{unit}" if current else unit
+    if current:
+        pieces.append(current)
+    return pieces

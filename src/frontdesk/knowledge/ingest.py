@@ -1,4 +1,8 @@
-"""Load help articles into the store; only new or changed files are parsed again."""
+"""Load help articles into the store; only new or changed files are parsed again.
+
+Every file is its own transaction: a file that cannot be read is reported with the reason and
+skipped, and whatever was indexed from it before stays as it was.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,24 @@ from importlib import resources
 from pathlib import Path
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
-from frontdesk.knowledge.chunking import Article, split_markdown, split_plain_text
+from frontdesk.knowledge.chunking import Article
+from frontdesk.knowledge.readers import (
+    MAX_FILE_BYTES,
+    SUPPORTED,
+    UnreadableDocument,
+    read_article,
+    too_large,
+)
 from frontdesk.store.repository import Store, new_id
 from frontdesk.store.tables import KnowledgeChunkRow, KnowledgeDocumentRow, utcnow
 
-SPLITTERS = {".md": split_markdown, ".markdown": split_markdown, ".txt": split_plain_text}
 DEMO_PREFIX = "demo:"
 
 
 class IngestError(ValueError):
-    pass
+    """Nothing could be ingested at all (a missing path, a folder without articles)."""
 
 
 @dataclass
@@ -26,27 +37,32 @@ class IngestReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-
-    @property
-    def chunks_changed(self) -> bool:
-        return bool(self.added or self.updated)
+    failed: dict[str, str] = field(default_factory=dict)  # source → why it was skipped
 
 
 def ingest_path(store: Store, path: Path) -> IngestReport:
-    """Ingest one file or every Markdown and text file below a folder."""
+    """Ingest one file, or every supported file below a folder (others are not looked at)."""
     if not path.exists():
         raise IngestError(f"{path}: no such file or folder")
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in SPLITTERS)
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED)
         if not files:
-            raise IngestError(f"{path}: holds no {', '.join(SPLITTERS)} files")
-    elif path.suffix.lower() in SPLITTERS:
-        files = [path]
+            raise IngestError(f"{path}: holds no {', '.join(SUPPORTED)} files")
     else:
-        raise IngestError(f"{path}: unsupported file type; use {', '.join(SPLITTERS)}")
+        files = [path]
     report = IngestReport()
     for file in files:
-        _ingest_one(store, str(file.resolve()), file.name, file.read_text("utf-8"), report)
+        source = str(file.resolve())
+        try:
+            size = file.stat().st_size
+            data = b"" if size > MAX_FILE_BYTES else file.read_bytes()
+        except OSError as exc:
+            report.failed[source] = f"cannot be read ({exc.strerror or exc})"
+            continue
+        if size > MAX_FILE_BYTES:
+            report.failed[source] = too_large(size)
+            continue
+        ingest_bytes(store, source, file.name, data, report)
     return report
 
 
@@ -56,13 +72,13 @@ def ingest_demo(store: Store) -> IngestReport:
     folder = resources.files("frontdesk.knowledge").joinpath("demo_kb")
     for entry in sorted(folder.iterdir(), key=lambda item: item.name):
         if entry.name.endswith(".md"):
-            text = entry.read_text("utf-8")
-            _ingest_one(store, DEMO_PREFIX + entry.name, entry.name, text, report)
+            ingest_bytes(store, DEMO_PREFIX + entry.name, entry.name, entry.read_bytes(), report)
     return report
 
 
-def _ingest_one(store: Store, source: str, name: str, text: str, report: IngestReport) -> None:
-    digest = hashlib.sha256(text.encode()).hexdigest()
+def ingest_bytes(store: Store, source: str, name: str, data: bytes, report: IngestReport) -> None:
+    """Add, replace or skip the document `source`; `name`'s suffix picks the format."""
+    digest = hashlib.sha256(data).hexdigest()
     with store.session() as session:
         document = session.scalar(
             select(KnowledgeDocumentRow).where(KnowledgeDocumentRow.source == source)
@@ -70,7 +86,11 @@ def _ingest_one(store: Store, source: str, name: str, text: str, report: IngestR
         if document is not None and document.sha256 == digest:
             report.unchanged.append(source)
             return
-        article = _split(name, text)
+        try:
+            article = read_article(name, data)
+        except UnreadableDocument as exc:
+            report.failed[source] = str(exc)
+            return
         if document is None:
             document = KnowledgeDocumentRow(id=new_id(), source=source)
             session.add(document)
@@ -80,18 +100,19 @@ def _ingest_one(store: Store, source: str, name: str, text: str, report: IngestR
                 delete(KnowledgeChunkRow).where(KnowledgeChunkRow.document_id == document.id)
             )
             report.updated.append(source)
-        document.title = article.title
-        document.sha256 = digest
-        document.ingested_at = utcnow()
-        session.flush()
-        session.add_all(
-            KnowledgeChunkRow(
-                id=new_id(), document_id=document.id, ordinal=i, heading=c.heading, text=c.text
-            )
-            for i, c in enumerate(article.chunks)
+        _store_article(session, document, article, digest)
+
+
+def _store_article(
+    session: Session, document: KnowledgeDocumentRow, article: Article, digest: str
+) -> None:
+    document.title = article.title[:300]
+    document.sha256 = digest
+    document.ingested_at = utcnow()
+    session.flush()
+    session.add_all(
+        KnowledgeChunkRow(
+            id=new_id(), document_id=document.id, ordinal=i, heading=c.heading[:500], text=c.text
         )
-
-
-def _split(name: str, text: str) -> Article:
-    stem = Path(name).stem.replace("-", " ").replace("_", " ").capitalize()
-    return SPLITTERS[Path(name).suffix.lower()](text, stem)
+        for i, c in enumerate(article.chunks)
+    )

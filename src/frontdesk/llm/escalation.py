@@ -7,12 +7,16 @@ templated draft in place.
 
 from __future__ import annotations
 
+import time
+
 import structlog
 from pydantic_ai import Agent
-from pydantic_ai.exceptions import AgentRunError, ModelHTTPError, UnexpectedModelBehavior
 from pydantic_ai.models import Model
 
 from frontdesk.contracts import EscalationCase
+from frontdesk.guardrails.pii import redact
+from frontdesk.llm.models import PROVIDER_FAILURES
+from frontdesk.llm.usage import UsageMeter
 
 log = structlog.get_logger(__name__)
 
@@ -23,7 +27,9 @@ which requests are exceptions the specialist is reviewing. Be warm, brief and co
 
 
 class LlmDrafter:
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: Model, meter: UsageMeter, *, redact_personal_data: bool) -> None:
+        self.meter = meter
+        self.redact_personal_data = redact_personal_data
         self.agent: Agent[None, str] = Agent(model, instructions=INSTRUCTIONS)
 
     def draft(self, text: str, case: EscalationCase) -> str:
@@ -32,8 +38,14 @@ class LlmDrafter:
             f"Options (JSON): {[o.model_dump(mode='json') for o in case.options]}\n"
             f"Exceptions asked: {case.exceptions}\n\nTemplate draft: {case.draft}"
         )
+        if self.redact_personal_data:
+            prompt = redact(prompt)
+        started = time.perf_counter()
         try:
-            return self.agent.run_sync(prompt).output
-        except (AgentRunError, ModelHTTPError, UnexpectedModelBehavior, OSError) as exc:
-            log.warning("llm.escalation_draft_failed", error=str(exc))
+            result = self.agent.run_sync(prompt)
+        except PROVIDER_FAILURES as exc:
+            self.meter.record("failed", (time.perf_counter() - started) * 1000)
+            log.warning("llm.escalation_draft_failed", error=redact(str(exc)))
             return case.draft
+        self.meter.record("ok", (time.perf_counter() - started) * 1000, result.usage)
+        return result.output

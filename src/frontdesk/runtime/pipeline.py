@@ -1,7 +1,9 @@
-"""One pass of the agents over claimed messages: intent → draft → routing → stored outcome."""
+"""One pass of the agents over claimed messages: intent → draft → guardrails → routing → stored
+outcome."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -19,6 +21,7 @@ from frontdesk.contracts import (
     DialogueUpdate,
     DraftReply,
     EscalationCase,
+    GuardrailVerdict,
     HandoffPacket,
     InboundMessage,
     IntentPrediction,
@@ -28,6 +31,7 @@ from frontdesk.contracts import (
     ToolResult,
     TurnOutcome,
 )
+from frontdesk.guardrails import Guardrails, GuardrailSubject
 from frontdesk.store.repository import Store
 from frontdesk.store.tables import utcnow
 
@@ -50,8 +54,10 @@ class Pipeline:
         coordinator: Coordinator,
         realtime_agent: RealtimeResponder | None = None,
         escalation_agent: EscalationAgent | None = None,
+        guardrails: Guardrails | None = None,
     ) -> None:
         self.store = store
+        self.guardrails = guardrails or Guardrails()
         self.intent_agent = intent_agent
         self.response_agent = response_agent
         self.coordinator = coordinator
@@ -142,13 +148,15 @@ class Pipeline:
     ) -> TurnOutcome:
         started = time.perf_counter()
         draft = drafted.draft
-        context = self._context(message, intent, drafted)
-        decision = self.coordinator.decide(context)
+        verdicts = self._guard(message, intent, drafted)
+        guarded = time.perf_counter()
+        decision = self.coordinator.decide(self._context(message, intent, drafted, verdicts))
         latency = {
             "queue_wait": (utcnow() - message.received_at).total_seconds() * 1000,
             "intent": intent_ms,
             **drafted.stage_ms,
-            "coordinator": (time.perf_counter() - started) * 1000,
+            "guardrails": (guarded - started) * 1000,
+            "coordinator": (time.perf_counter() - guarded) * 1000,
         }
         latency = {stage: round(ms, 3) for stage, ms in latency.items()}
         handoff = None
@@ -182,8 +190,30 @@ class Pipeline:
             dialogue=dialogue,
         )
 
-    def _context(
+    def _guard(
         self, message: InboundMessage, intent: IntentPrediction, drafted: _Drafted
+    ) -> list[GuardrailVerdict]:
+        draft = drafted.draft
+        cited = [source.chunk_id for source in draft.sources] if draft.kind == "knowledge" else []
+        subject = GuardrailSubject(
+            text=message.text,
+            intent=intent,
+            draft=draft,
+            passages=self.store.chunk_texts(cited),
+            tool_outputs=[json.dumps(r.output) for r in drafted.tool_results if r.ok],
+        )
+        verdicts = self.guardrails.check(subject)
+        tripped = [found.guardrail for found in verdicts if found.tripped]
+        if tripped:
+            log.info("guardrail.tripped", message_id=message.id, guardrails=tripped)
+        return verdicts
+
+    def _context(
+        self,
+        message: InboundMessage,
+        intent: IntentPrediction,
+        drafted: _Drafted,
+        verdicts: list[GuardrailVerdict],
     ) -> RoutingContext:
         named = [_amount(value) for value in MONEY.findall(message.text)]
         stakes = [a for a in [drafted.amount_at_stake, *named] if a is not None]
@@ -195,6 +225,7 @@ class Pipeline:
             customer=drafted.customer,
             amount_at_stake=max(stakes) if stakes else None,
             earlier_confidences=self.store.earlier_confidences(message.conversation_id),
+            guardrails=verdicts,
         )
 
     def explain(self, text: str) -> tuple[RoutingContext, RoutingDecision]:
@@ -209,7 +240,7 @@ class Pipeline:
         )
         [intent] = self.intent_agent.classify([message])
         drafted = self._draft([message], [intent], BatchResult())[message.id]
-        context = self._context(message, intent, drafted)
+        context = self._context(message, intent, drafted, self._guard(message, intent, drafted))
         return context, self.coordinator.decide(context)
 
     def _prepare_case(

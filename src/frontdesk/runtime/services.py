@@ -18,9 +18,12 @@ from frontdesk.commerce.embedded import EmbeddedShop
 from frontdesk.commerce.loading import ensure_demo_shop
 from frontdesk.config import Settings, secret
 from frontdesk.contracts import Channel
-from frontdesk.knowledge.index import TfidfIndex, load_passages
+from frontdesk.knowledge.dense import MiniLmEncoder
+from frontdesk.knowledge.index import HybridIndex, KnowledgeIndex, load_passages
 from frontdesk.knowledge.ingest import ingest_demo
-from frontdesk.llm.models import build_model
+from frontdesk.llm.answering import build_answerer
+from frontdesk.llm.models import build_model, is_hosted
+from frontdesk.llm.usage import UsageMeter
 from frontdesk.queue import Queue, open_queue
 from frontdesk.runtime.pipeline import Pipeline
 from frontdesk.runtime.worker import Worker
@@ -128,13 +131,15 @@ def open_shop(settings: Settings, store: Store) -> tuple[Commerce, Crm]:
     return commerce, crm
 
 
-def escalation_drafter(settings: Settings) -> Drafter | None:
-    model = build_model(settings.llm, settings.llm.escalation_model)
+def escalation_drafter(settings: Settings, store: Store) -> Drafter | None:
+    name = settings.llm.escalation_model or settings.llm.model
+    model = build_model(settings.llm, name)
     if model is None:
         return None
     from frontdesk.llm.escalation import LlmDrafter
 
-    return LlmDrafter(model)
+    meter = UsageMeter(settings.llm, name, "escalation", store.record_llm_call)
+    return LlmDrafter(model, meter, redact_personal_data=is_hosted(settings.llm))
 
 
 def realtime_agent(settings: Settings, toolbox: Toolbox) -> RealtimeResponder:
@@ -159,6 +164,17 @@ def policy_of(settings: Settings) -> RoutingPolicy:
     )
 
 
+def knowledge_index(settings: Settings, store: Store) -> KnowledgeIndex:
+    """Full text plus the MiniLM vectors `frontdesk ingest` stored. Only a store holding vectors
+    needs the model: it loads in the background so the first question does not wait for it."""
+    options = settings.knowledge
+    encoder = MiniLmEncoder() if options.dense == "minilm" else None
+    index = HybridIndex(store, encoder, options.dense_weight)
+    if encoder is not None and index.dense_weight > 0:
+        threading.Thread(target=encoder.warm_up, name="minilm-warm-up", daemon=True).start()
+    return index
+
+
 def build_services(settings: Settings) -> Services:
     store = open_store(settings)
     if not load_passages(store):
@@ -169,11 +185,14 @@ def build_services(settings: Settings) -> Services:
         store,
         IntentAgent(load_active(settings.data_dir)),
         ResponseAgent(
-            TfidfIndex(load_passages(store)), settings.company_name, routing.min_retrieval_score
+            knowledge_index(settings, store),
+            settings.company_name,
+            routing.min_retrieval_score,
+            build_answerer(settings.llm, store.record_llm_call),
         ),
         Coordinator(policy_of(settings)),
         realtime_agent(settings, Toolbox(commerce, crm)),
-        EscalationAgent(commerce, escalation_drafter(settings)),
+        EscalationAgent(commerce, escalation_drafter(settings, store)),
     )
     queue = open_queue(settings)
     return Services(

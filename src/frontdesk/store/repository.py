@@ -29,6 +29,7 @@ from frontdesk.contracts import (
     InboundMessage,
     IntentPrediction,
     IntentTurn,
+    LlmCall,
     MessageView,
     OutboundReply,
     Outcome,
@@ -45,6 +46,8 @@ from frontdesk.store.tables import (
     DecisionRow,
     DialogueStateRow,
     HandoffRow,
+    KnowledgeChunkRow,
+    LlmCallRow,
     MessageRow,
     ReplyRow,
     utcnow,
@@ -555,6 +558,24 @@ class Store:
                 select(MessageRow.state, func.count()).group_by(MessageRow.state)
             ).all()
             return {state: count for state, count in rows}
+
+    # language models and guardrails
+
+    def record_llm_call(self, call: LlmCall) -> None:
+        with self.session() as session:
+            session.add(LlmCallRow(**call.model_dump()))
+
+    def chunk_texts(self, chunk_ids: list[str]) -> dict[str, str]:
+        """The text of knowledge-base passages a draft cites, for checking it against them."""
+        if not chunk_ids:
+            return {}
+        with self.session() as session:
+            rows = session.execute(
+                select(KnowledgeChunkRow.id, KnowledgeChunkRow.text).where(
+                    KnowledgeChunkRow.id.in_(chunk_ids)
+                )
+            ).all()
+            return {chunk_id: body for chunk_id, body in rows}
 
 
 def _audit(actor: str, action: str, subject_id: str, data: dict[str, Any]) -> AuditRow:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -160,6 +161,20 @@ class KnowledgeChunkRow(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
+class KnowledgeVectorRow(Base):
+    """A passage's dense vector, keyed by its text so an unchanged passage is never re-encoded.
+
+    Full-text search lives beside these tables in the migrations: an FTS5 table kept by triggers
+    on SQLite, a generated tsvector column with a GIN index on PostgreSQL.
+    """
+
+    __tablename__ = "kb_vectors"
+
+    encoder: Mapped[str] = mapped_column(String(100), primary_key=True)
+    text_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class ShopCustomerRow(Base):
     """The embedded shop: records as JSON documents, with the columns lookups need."""
 
@@ -254,3 +269,20 @@ class StaffUserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LlmCallRow(Base):
+    """One language-model call: which agent, which model, tokens and cost (`[llm.prices]`)."""
+
+    __tablename__ = "llm_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    provider: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(16))
+    input_tokens: Mapped[int] = mapped_column(Integer)
+    output_tokens: Mapped[int] = mapped_column(Integer)
+    cost: Mapped[float | None] = mapped_column(Float)
+    latency_ms: Mapped[float] = mapped_column(Float)

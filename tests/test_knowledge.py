@@ -1,0 +1,243 @@
+"""Retrieval (full text on both engines, stored vectors, hybrid ranking) and the response agent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from frontdesk.agents.response import ResponseAgent
+from frontdesk.config import load_settings
+from frontdesk.contracts import DraftReply, GroundedAnswer, InboundMessage, IntentPrediction
+from frontdesk.knowledge.dense import MiniLmEncoder, embed_missing
+from frontdesk.knowledge.index import HybridIndex, Passage
+from frontdesk.knowledge.ingest import ingest_demo, ingest_path
+from frontdesk.knowledge.terms import stems
+from frontdesk.runtime.services import open_store
+from frontdesk.store.repository import Store
+from frontdesk.store.tables import KnowledgeVectorRow
+
+ARTICLES = {
+    "returns.md": "# Returns\n## How long do I have?\nYou have 30 days from delivery. Keep tags.\n"
+    "## Who pays for return shipping?\nReturn shipping is free for damaged items.\n",
+    "shipping.md": "# Shipping\n## How fast?\nStandard shipping takes 3–5 business days.\n"
+    "## Tracking\nFollow your package with the link in the shipping email.\n"
+    "## Parcel lockers\nParcel lockers are not available in every town.\n",
+    "refunds.md": "# Refunds\n## How long does a refund take?\nRefunds reach your card within "
+    "5–7 business days after we receive the return.\n",
+}
+# Words a sentence model would treat as the same idea; the test encoder below knows only these.
+CONCEPTS = [
+    {"parcel", "package", "shipment"},
+    {"locate", "track", "follow"},
+    {"refund", "money"},
+    {"return", "send"},
+]
+
+
+class ConceptEncoder:
+    """A stand-in for a sentence model: one dimension per concept, so synonyms meet."""
+
+    name = "test-concepts"
+
+    def __init__(self) -> None:
+        self.encoded: list[str] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.encoded.extend(texts)
+        rows = np.zeros((len(texts), len(CONCEPTS) + 1), dtype=np.float32)
+        for row, text in zip(rows, texts, strict=True):
+            words = stems(text)
+            row[:-1] = [len(words & {w for w in concept}) for concept in CONCEPTS]
+            row[-1] = 0.1  # nothing in common still leaves a small cosine
+            row /= np.linalg.norm(row)
+        return rows
+
+
+def write_articles(folder: Path, articles: dict[str, str]) -> Path:
+    folder.mkdir(exist_ok=True)
+    for name, text in articles.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    options = {"data_dir": tmp_path / "data"}
+    if request.param == "postgres":
+        options["store"] = {"url": request.getfixturevalue("postgres_url")}
+    opened = open_store(load_settings(**options))
+    ingest_path(opened, write_articles(tmp_path / "kb", ARTICLES))
+    yield opened
+    opened.engine.dispose()
+
+
+def heads(passages: list[Passage]) -> list[str]:
+    return [passage.heading for passage in passages]
+
+
+def test_full_text_ranks_by_relevance_on_each_engine(store: Store) -> None:
+    index = HybridIndex(store)
+    [refund, nothing, tracking] = index.search_many(
+        ["how long does a refund take", "zebra crossing", "tracking my package"], k=3
+    )
+    assert heads(refund)[0] == "Refunds › How long does a refund take?"
+    assert 0 < refund[0].score <= 1 and refund[0].score > refund[-1].score
+    assert nothing == []
+    assert heads(tracking)[0] == "Shipping › Tracking"
+
+
+def test_vectors_are_made_once_per_passage_text_and_pruned(store: Store, tmp_path: Path) -> None:
+    encoder = ConceptEncoder()
+    assert embed_missing(store, encoder) == 6
+    assert embed_missing(store, encoder) == 0
+    changed = {"refunds.md": ARTICLES["refunds.md"].replace("5–7", "3–5")}
+    ingest_path(store, write_articles(tmp_path / "kb", changed))
+    encoder.encoded.clear()
+    assert embed_missing(store, encoder) == 1
+    assert encoder.encoded == [
+        "Refunds › How long does a refund take?\nRefunds reach your card within 3–5 business "
+        "days after we receive the return."
+    ]
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(KnowledgeVectorRow)) == 6
+
+
+def test_hybrid_ranking_finds_what_full_text_misses(store: Store) -> None:
+    encoder = ConceptEncoder()
+    embed_missing(store, encoder)
+    question = ["locate my parcel"]
+    [lexical] = HybridIndex(store, encoder, dense_weight=0).search_many(question, k=2)
+    [dense] = HybridIndex(store, encoder, dense_weight=1).search_many(question, k=2)
+    [hybrid] = HybridIndex(store, encoder, dense_weight=0.9).search_many(question, k=2)
+    assert heads(lexical) == ["Shipping › Parcel lockers"]
+    assert heads(dense)[0] == "Shipping › Tracking"
+    assert heads(hybrid) == ["Shipping › Tracking", "Shipping › Parcel lockers"]
+
+
+def test_without_stored_vectors_the_encoder_is_never_called(store: Store) -> None:
+    encoder = ConceptEncoder()
+    [found] = HybridIndex(store, encoder, dense_weight=0.5).search_many(["refund"], k=1)
+    assert heads(found) == ["Refunds › How long does a refund take?"]
+    assert encoder.encoded == []
+
+
+@pytest.mark.slow
+def test_minilm_vectors_rank_a_paraphrase_first(tmp_path: Path) -> None:
+    demo = open_store(load_settings(data_dir=tmp_path / "data"))
+    ingest_demo(demo)
+    encoder = MiniLmEncoder()
+    assert embed_missing(demo, encoder) > 100
+    [found] = HybridIndex(demo, encoder, dense_weight=1).search_many(
+        ["the parcel never showed up"], k=3
+    )
+    assert any(passage.source == "demo:lost-or-late-packages.md" for passage in found)
+
+
+# The response agent, on the SQLite store.
+
+
+def message(text: str) -> InboundMessage:
+    return InboundMessage(
+        id="m", conversation_id="c", channel="api", text=text, received_at=datetime.now(UTC)
+    )
+
+
+def intent(label: str, confidence: float = 1.0) -> IntentPrediction:
+    return IntentPrediction(
+        label=label, confidence=confidence, model_version="t", out_of_scope=label == "out_of_scope"
+    )
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> HybridIndex:
+    opened = open_store(load_settings(data_dir=tmp_path / "data"))
+    ingest_path(opened, write_articles(tmp_path / "kb", ARTICLES))
+    return HybridIndex(opened)
+
+
+def test_reply_quotes_the_best_sentences_and_cites_their_passage(index: HybridIndex) -> None:
+    agent = ResponseAgent(index, "Harbor Goods", min_score=0.05)
+    [reply] = agent.draft(
+        [message("how long do I have to return something")], [intent("return_item", 0.95)]
+    )
+    assert reply.grounded and reply.kind == "knowledge"
+    assert reply.text.startswith("You have 30 days from delivery.")
+    assert reply.text.endswith("Source: Returns › How long do I have?")
+    assert reply.sources[0].heading == "Returns › How long do I have?"
+    assert reply.confidence == 0.95
+
+
+def test_weak_retrieval_lowers_the_confidence(index: HybridIndex) -> None:
+    agent = ResponseAgent(index, "Harbor Goods", min_score=0.05)
+    strong, weak = agent.draft(
+        [message("how long does a refund take"), message("refund for my broken sofa cushions")],
+        [intent("refund_status", 0.95), intent("refund_status", 0.95)],
+    )
+    assert strong.confidence == 0.95
+    assert weak.confidence is not None and weak.confidence < 0.9
+    assert weak.sources[0].score < strong.sources[0].score
+
+
+def test_reply_admits_when_nothing_matches(index: HybridIndex) -> None:
+    agent = ResponseAgent(index, "Harbor Goods", min_score=0.5)
+    [reply] = agent.draft([message("zebra")], [intent("warranty")])
+    assert not reply.grounded
+    assert reply.confidence == 0
+
+
+def test_templates_for_small_talk_and_out_of_scope_name_the_company(index: HybridIndex) -> None:
+    agent = ResponseAgent(index, "Acme", min_score=0.05)
+    for label in ("small_talk", "out_of_scope"):
+        [reply] = agent.draft([message("hello")], [intent(label)])
+        assert reply.kind == "template" and "Acme" in reply.text
+
+
+def test_batch_drafts_keep_the_order_of_their_messages(index: HybridIndex) -> None:
+    agent = ResponseAgent(index, "Acme", min_score=0.05)
+    drafts = agent.draft(
+        [message("hi"), message("how fast is shipping"), message("weather?"), message("return")],
+        [intent("small_talk"), intent("delivery_options"), intent("out_of_scope"), intent("x")],
+    )
+    assert [d.kind for d in drafts] == ["template", "knowledge", "template", "knowledge"]
+    assert drafts[1].sources[0].heading == "Shipping › How fast?"
+    assert drafts[3].sources[0].heading.startswith("Returns")
+
+
+class ScriptedAnswerer:
+    """Answers from the first passage it is given, or declines when told to."""
+
+    def __init__(self, declines: bool) -> None:
+        self.declines = declines
+        self.questions: list[str] = []
+
+    def answer(self, question: str, passages: list[Passage]) -> GroundedAnswer | None:
+        self.questions.append(question)
+        if self.declines:
+            return None
+        return GroundedAnswer(
+            text="Within 30 days.", citations=[passages[0].chunk_id], agent="scripted"
+        )
+
+
+def test_an_answerer_writes_the_reply_and_none_falls_back_to_extractive(
+    index: HybridIndex,
+) -> None:
+    question = [message("how long do I have to return something")]
+    answering = ScriptedAnswerer(declines=False)
+    [reply] = ResponseAgent(index, "Acme", 0.05, answering).draft(question, [intent("x", 0.95)])
+    assert (reply.text, reply.agent, reply.grounded) == ("Within 30 days.", "scripted", True)
+    assert heads_of(reply) == ["Returns › How long do I have?"]
+    assert answering.questions == ["how long do I have to return something"]
+    declining = ScriptedAnswerer(declines=True)
+    [fallback] = ResponseAgent(index, "Acme", 0.05, declining).draft(question, [intent("x")])
+    assert fallback.text.startswith("You have 30 days")
+    assert declining.questions
+
+
+def heads_of(reply: DraftReply) -> list[str]:
+    return [source.heading for source in reply.sources]
