@@ -11,6 +11,7 @@ from frontdesk.agents.coordinator import Coordinator, RoutingPolicy
 from frontdesk.config import ConfigError, load_settings
 from frontdesk.contracts import CustomerProfile, DraftReply, IntentPrediction, RoutingContext
 from frontdesk.rules import BusinessHours, default_rules
+from frontdesk.runtime.services import policy_of
 
 MONDAY_NOON_NY = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)
 SUNDAY_NY = datetime(2026, 11, 22, 17, 0, tzinfo=UTC)
@@ -205,3 +206,23 @@ def test_unknown_key_in_a_rules_file(tmp_path: Path) -> None:
                      "[extra]\nkey = 1\n")  # fmt: skip
     with pytest.raises(ConfigError, match=r"unknown keys \['extra'\]"):
         load_settings(routing={"rules_file": str(rules)})
+
+
+def test_intent_rules_apply_to_knowledge_drafts_with_their_own_confidence() -> None:
+    context = RoutingContext(
+        text="I want my account and all my data deleted",
+        intent=IntentPrediction(
+            label="delete_account", confidence=0.97, model_version="t", out_of_scope=False
+        ),
+        draft=DraftReply(
+            text="You can delete your account in settings.",
+            kind="knowledge",
+            grounded=True,
+            agent="response-agent/extractive-2",
+            confidence=0.95,
+        ),
+        at=datetime.now(UTC),
+    )
+    decision = Coordinator(policy_of(load_settings())).decide(context)
+    assert decision.tier == "specialist"
+    assert any(hit.rule.startswith("intent_in") for hit in decision.rules), decision.rules

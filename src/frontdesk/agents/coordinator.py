@@ -106,7 +106,8 @@ class Coordinator:
             detail = f"{subject} at {confidence:.3f} < {policy.human_threshold}"
         hits = [RuleHit(rule=name, detail=detail, inputs=seen)]
         # In a dialogue turn ("#W1234567", "yes") the label is noise: intent rules stay out.
-        intent_driven = draft.confidence is None
+        # A knowledge draft's confidence only tempers the intent's: its rules still apply.
+        intent_driven = draft.confidence is None or draft.kind == "knowledge"
         if intent_driven and intent.label in policy.handoff_intents:
             hits.append(
                 RuleHit(
