@@ -104,3 +104,38 @@ def test_event_stream_shows_the_conversation_and_the_answer_being_written(
     assert first == "conversation"
     assert [message["text"] for message in view["messages"]] == ["do you ship to Norway?"]
     assert (second, partial) == ("draft", draft)
+
+
+class WritingAnswerer:
+    """Writes its answer in two steps, as a streaming model would."""
+
+    def answer(self, question, passages, on_text=None):
+        from frontdesk.contracts import GroundedAnswer
+
+        if on_text is not None:
+            on_text("Unused items can be returned.")
+            on_text("Unused items can be returned. Refunds take 5 days.")
+        return GroundedAnswer(
+            text="Unused items can be returned. Refunds take 5 days.",
+            citations=[passages[0].chunk_id],
+            agent="response-agent/llm-1 (fake)",
+        )
+
+
+def test_answer_being_written_reaches_the_live_feed(data_dir: Path) -> None:
+    from frontdesk.runtime.services import build_services
+
+    settings = load_settings(data_dir=data_dir, knowledge={"dense": "off"})
+    services = build_services(settings)
+    try:
+        agent = services.pipeline.response_agent
+        agent.answerer = WritingAnswerer()
+        published: list[tuple[str, dict]] = []
+        services.live.publish = lambda conversation, event: published.append((conversation, event))
+        message_id = services.intake.accept("do you ship to Norway?", "web").message.id
+        services.pipeline.process([message_id])
+    finally:
+        services.close()
+    texts = [event["text"] for _, event in published]
+    assert texts[-1] == "Unused items can be returned. Refunds take 5 days."
+    assert all(event["message_id"] == message_id for _, event in published)

@@ -9,6 +9,7 @@ declines or fails it returns None and the extractive reply is sent.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,9 +40,19 @@ STRONG_GROUNDING = 0.5
 
 
 class Answerer(Protocol):
-    def answer(self, question: str, passages: list[Passage]) -> GroundedAnswer | None:
-        """A reply built only from `passages`, or None to fall back to the extractive reply."""
+    def answer(
+        self,
+        question: str,
+        passages: list[Passage],
+        on_text: Callable[[str], None] | None = None,
+    ) -> GroundedAnswer | None:
+        """A reply built only from `passages`, or None to fall back to the extractive reply;
+        `on_text` gets the checked text so far while it is written."""
         ...
+
+
+# Shows a customer the answer to their message while it is being written.
+PartialAnswers = Callable[[InboundMessage, str], None]
 
 
 @dataclass(frozen=True)
@@ -60,10 +71,12 @@ class ResponseAgent:
         company: str,
         min_score: float,
         answerer: Answerer | None = None,
+        partial: PartialAnswers | None = None,
     ) -> None:
         self.index = index
         self.min_score = min_score
         self.answerer = answerer
+        self.partial = partial
         self.templates = {
             "small_talk": (
                 f"Hi! I'm the {company} assistant. I can help with orders, deliveries, returns, "
@@ -86,7 +99,7 @@ class ResponseAgent:
         for i, passages in zip(
             asking, self.index.search_many(queries, CITED_PASSAGES), strict=True
         ):
-            drafts[i] = self._from_passages(messages[i].text, intents[i], passages)
+            drafts[i] = self._from_passages(messages[i], intents[i], passages)
         return [draft for draft in drafts if draft is not None]
 
     def _template(self, intent: IntentPrediction) -> DraftReply | None:
@@ -96,8 +109,9 @@ class ResponseAgent:
         return DraftReply(text=template, kind="template", grounded=True, agent=AGENT)
 
     def _from_passages(
-        self, question: str, intent: IntentPrediction, passages: list[Passage]
+        self, message: InboundMessage, intent: IntentPrediction, passages: list[Passage]
     ) -> DraftReply:
+        question = message.text
         # Retrieval ranks candidates; the reply leads with the one covering most of the question.
         passages = sorted(passages, key=lambda passage: -passage.score)
         retrieval = passages[0].score if passages else 0.0
@@ -113,7 +127,9 @@ class ResponseAgent:
             )
         confidence = intent.confidence * min(1.0, retrieval / STRONG_RETRIEVAL)
         if self.answerer is not None:
-            answer = self.answerer.answer(question, passages)
+            partial = self.partial
+            on_text = (lambda text: partial(message, text)) if partial is not None else None
+            answer = self.answerer.answer(question, passages, on_text)
             if answer is not None:
                 return _from_answer(answer, passages, confidence)
         asked = stems(question)

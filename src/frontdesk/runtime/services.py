@@ -11,13 +11,13 @@ from frontdesk.agents.coordinator import Coordinator, RoutingPolicy
 from frontdesk.agents.escalation import Drafter, EscalationAgent
 from frontdesk.agents.intent import IntentAgent
 from frontdesk.agents.realtime import RealtimeAgent, RealtimeResponder
-from frontdesk.agents.response import ResponseAgent
+from frontdesk.agents.response import PartialAnswers, ResponseAgent
 from frontdesk.channels.live import LiveFeed, LocalLiveFeed, open_live_feed
 from frontdesk.commerce.base import Commerce, Crm
 from frontdesk.commerce.embedded import EmbeddedShop
 from frontdesk.commerce.loading import ensure_demo_shop
 from frontdesk.config import Settings, secret
-from frontdesk.contracts import Channel
+from frontdesk.contracts import Channel, InboundMessage
 from frontdesk.knowledge.dense import MiniLmEncoder
 from frontdesk.knowledge.index import HybridIndex, KnowledgeIndex, load_passages
 from frontdesk.knowledge.ingest import ingest_demo
@@ -175,7 +175,17 @@ def knowledge_index(settings: Settings, store: Store) -> KnowledgeIndex:
     return index
 
 
+def partial_answers_to(live: LiveFeed) -> PartialAnswers:
+    """Answers being written go to the customer's open chat as `draft` events."""
+
+    def publish(message: InboundMessage, text: str) -> None:
+        live.publish(message.conversation_id, {"message_id": message.id, "text": text})
+
+    return publish
+
+
 def build_services(settings: Settings) -> Services:
+    live = open_live_feed(settings)
     store = open_store(settings)
     if not load_passages(store):
         ingest_demo(store)
@@ -189,12 +199,11 @@ def build_services(settings: Settings) -> Services:
             settings.company_name,
             routing.min_retrieval_score,
             build_answerer(settings.llm, store.record_llm_call),
+            partial=partial_answers_to(live),
         ),
         Coordinator(policy_of(settings)),
         realtime_agent(settings, Toolbox(commerce, crm)),
         EscalationAgent(commerce, escalation_drafter(settings, store)),
     )
     queue = open_queue(settings)
-    return Services(
-        settings, store, queue, Intake(store, queue), pipeline, open_live_feed(settings)
-    )
+    return Services(settings, store, queue, Intake(store, queue), pipeline, live)
