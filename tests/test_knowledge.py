@@ -215,7 +215,9 @@ class ScriptedAnswerer:
         self.declines = declines
         self.questions: list[str] = []
 
-    def answer(self, question: str, passages: list[Passage]) -> GroundedAnswer | None:
+    def answer(
+        self, question: str, passages: list[Passage], on_text: object = None
+    ) -> GroundedAnswer | None:
         self.questions.append(question)
         if self.declines:
             return None
