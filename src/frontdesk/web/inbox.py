@@ -157,21 +157,28 @@ Filters = Annotated[QueueFilters, Depends()]
 
 
 def _queue_context(services: Services, staff: StaffUser, filters: QueueFilters) -> dict[str, Any]:
-    handoffs = services.store.list_handoffs(
-        tier=None if filters.tier == "all" else filters.tier, status=filters.status
+    # One read of the open handoffs gives the counts, and the list too when it shows open ones.
+    workable = [h for h in services.store.list_handoffs() if staff.may_work(h.tier)]
+    open_counts = {
+        name: sum(1 for h in workable if h.tier == name)
+        for name in ("human", "specialist")
+        if staff.may_work(name)
+    }
+    handoffs = (
+        workable
+        if filters.status == "open"
+        else [
+            h for h in services.store.list_handoffs(status=filters.status) if staff.may_work(h.tier)
+        ]
     )
-    handoffs = [handoff for handoff in handoffs if staff.may_work(handoff.tier)]
+    if filters.tier != "all":
+        handoffs = [h for h in handoffs if h.tier == filters.tier]
     if filters.owner == "mine":
         handoffs = [h for h in handoffs if (h.assignee or h.resolved_by) == staff.username]
     elif filters.owner == "unclaimed":
         handoffs = [h for h in handoffs if h.assignee is None]
     if filters.status == "resolved":
-        handoffs.reverse()  # the latest first
-    open_counts = {
-        name: sum(1 for h in services.store.list_handoffs(tier=name) if staff.may_work(h.tier))
-        for name in ("human", "specialist")
-        if staff.may_work(name)
-    }
+        handoffs = handoffs[::-1]  # the latest first
     return {"handoffs": handoffs, "filters": filters, "open_counts": open_counts}
 
 
