@@ -1,4 +1,5 @@
-"""Retrieval (full text on both engines, stored vectors, hybrid ranking) and the response agent."""
+"""Retrieval (BM25 on passages from either engine, stored vectors, hybrid ranking) and the
+response agent."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from alembic import command
+from sqlalchemy import func, inspect, select
 
 from frontdesk.agents.response import ResponseAgent
 from frontdesk.config import load_settings
@@ -16,8 +18,10 @@ from frontdesk.contracts import DraftReply, GroundedAnswer, InboundMessage, Inte
 from frontdesk.knowledge.dense import MiniLmEncoder, embed_missing
 from frontdesk.knowledge.index import HybridIndex, Passage
 from frontdesk.knowledge.ingest import ingest_demo, ingest_path
+from frontdesk.knowledge.lexical import Bm25
 from frontdesk.knowledge.terms import stems
 from frontdesk.runtime.services import open_store
+from frontdesk.store.database import alembic_config
 from frontdesk.store.repository import Store
 from frontdesk.store.tables import KnowledgeVectorRow
 
@@ -80,7 +84,7 @@ def heads(passages: list[Passage]) -> list[str]:
     return [passage.heading for passage in passages]
 
 
-def test_full_text_ranks_by_relevance_on_each_engine(store: Store) -> None:
+def test_bm25_ranks_by_relevance_whichever_engine_stores_the_passages(store: Store) -> None:
     index = HybridIndex(store)
     [refund, nothing, tracking] = index.search_many(
         ["how long does a refund take", "zebra crossing", "tracking my package"], k=3
@@ -89,6 +93,37 @@ def test_full_text_ranks_by_relevance_on_each_engine(store: Store) -> None:
     assert 0 < refund[0].score <= 1 and refund[0].score > refund[-1].score
     assert nothing == []
     assert heads(tracking)[0] == "Shipping › Tracking"
+
+
+def test_a_word_said_twice_weighs_more_than_a_word_said_once() -> None:
+    bm25 = Bm25([("Returns", "Send the parcel back."), ("Shipping", "Your parcel ships today.")])
+    assert bm25.scores("return the parcel, I want to return it")[0] > bm25.scores("parcel")[0]
+    returns, shipping = bm25.scores("ship or return, ship ship")
+    assert shipping > returns > 0
+
+
+def test_a_heading_word_counts_more_than_the_same_word_in_the_text() -> None:
+    bm25 = Bm25([("Gift cards", "How to pay."), ("Payment", "Gift cards are accepted.")])
+    in_heading, in_text = bm25.scores("gift")
+    assert in_heading > in_text > 0
+
+
+def test_bm25_of_nothing_shared_or_no_passages_is_zero() -> None:
+    assert not Bm25([("Returns", "Thirty days.")]).scores("zebra !!").any()
+    assert Bm25([]).scores("anything").shape == (0,)
+
+
+def test_the_full_text_tables_migration_goes_both_ways(store: Store) -> None:
+    """0007 drops the engines' full-text index (ranking is in process); downgrading rebuilds it
+    from the stored passages."""
+    config = alembic_config(store.engine.url.render_as_string(hide_password=False))
+    command.downgrade(config, "0006")
+    command.upgrade(config, "head")
+    names = inspect(store.engine).get_table_names()
+    columns = {column["name"] for column in inspect(store.engine).get_columns("kb_chunks")}
+    assert "kb_chunks_fts" not in names and "search_vector" not in columns
+    [found] = HybridIndex(store).search_many(["refund"], k=1)
+    assert heads(found) == ["Refunds › How long does a refund take?"]
 
 
 def test_vectors_are_made_once_per_passage_text_and_pruned(store: Store, tmp_path: Path) -> None:

@@ -1,9 +1,9 @@
 """Search over knowledge-base passages.
 
 `KnowledgeIndex` is the seam for other engines (an external vector database, say). The embedded
-default, `HybridIndex`, ranks by a weighted sum of the store's full-text relevance and the cosine
-of MiniLM vectors, each scaled to 0–1 per question; with no encoder or no stored vectors it is
-purely lexical.
+default, `HybridIndex`, ranks by a weighted sum of BM25 relevance and the cosine of MiniLM
+vectors, each scaled to 0–1 per question; with no encoder or no stored vectors it is purely
+lexical. Both are held in process: the passages and their vectors are read from the store once.
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ import numpy as np
 from sqlalchemy import select
 
 from frontdesk.knowledge.dense import Encoder, load_vectors, passage_key
-from frontdesk.knowledge.lexical import full_text_search
-from frontdesk.knowledge.terms import query_terms, stem, stems
+from frontdesk.knowledge.lexical import Bm25
+from frontdesk.knowledge.terms import stems
 from frontdesk.store.repository import Store
 from frontdesk.store.tables import KnowledgeChunkRow, KnowledgeDocumentRow
-
-LEXICAL_CANDIDATES = 100
 
 
 @dataclass(frozen=True)
@@ -47,10 +45,9 @@ class HybridIndex:
     def __init__(
         self, store: Store, encoder: Encoder | None = None, dense_weight: float = 0.3
     ) -> None:
-        """`dense_weight` 0 ranks by full-text relevance alone, 1 by vector cosine alone."""
-        self.lexical = full_text_search(store)
+        """`dense_weight` 0 ranks by BM25 alone, 1 by vector cosine alone."""
         self.passages = load_passages(store)
-        self.position = {passage.chunk_id: i for i, passage in enumerate(self.passages)}
+        self.lexical = Bm25([(p.heading, p.text) for p in self.passages])
         self.stems = [stems(f"{p.heading} {p.text}") for p in self.passages]
         counts = Counter(word for words in self.stems for word in words)
         total = len(self.passages)
@@ -87,13 +84,7 @@ class HybridIndex:
     def _rank(self, query: str, cosine: np.ndarray | None, k: int) -> list[Passage]:
         fused = np.zeros(len(self.passages))
         if self.dense_weight < 1:
-            lexical = np.zeros(len(self.passages))
-            for chunk_id, score in self.lexical.search(
-                self.telling_terms(query), LEXICAL_CANDIDATES
-            ):
-                position = self.position.get(chunk_id)  # ingested after this index was built
-                if position is not None:
-                    lexical[position] = score
+            lexical = self.lexical.scores(query)
             if lexical.max() > 0:
                 fused += (1 - self.dense_weight) * lexical / lexical.max()
         similarity = np.zeros(len(self.passages))
@@ -103,19 +94,12 @@ class HybridIndex:
             if high > low:
                 fused[self.dense_rows] += self.dense_weight * (cosine - low) / (high - low)
         best = [int(i) for i in np.argsort(-fused, kind="stable")[:k] if fused[i] > 0]
-        asked = {stem(word) for word in query_terms(query)}
+        asked = stems(query)
         weights = {word: self.idf.get(word, self.unseen_idf) for word in asked}
         return [
             self._scored(i, weights, float(similarity[i]) if cosine is not None else None)
             for i in best
         ]
-
-    def telling_terms(self, query: str) -> list[str]:
-        """The question's words that occur in the articles: others cannot match, and dropping
-        them spares the full-text engine (a τ² persona has about 160 words).
-
-        Keeping only the rarest ones instead was measured and cut recall@10 by half or more."""
-        return [word for word in query_terms(query) if stem(word) in self.idf]
 
     def _scored(self, position: int, weights: dict[str, float], cosine: float | None) -> Passage:
         """The IDF-weighted share of the question's words the passage holds, averaged with the

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
+from functools import lru_cache
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -10,15 +12,17 @@ WORD = re.compile(r"[a-z0-9]+")
 DOUBLED = re.compile(r"([b-df-hj-km-np-rtv-y])\1$")  # doubled consonants but ll, ss, zz
 
 
+def content_words(text: str) -> list[str]:
+    """Every content word, in order, lower-cased, without stop words."""
+    return [w for w in WORD.findall(text.lower()) if len(w) > 1 and w not in ENGLISH_STOP_WORDS]
+
+
 def query_terms(text: str) -> list[str]:
-    """Distinct content words, in order of first use, lower-cased, without stop words."""
-    seen: dict[str, None] = {}
-    for word in WORD.findall(text.lower()):
-        if len(word) > 1 and word not in ENGLISH_STOP_WORDS:
-            seen.setdefault(word, None)
-    return list(seen)
+    """Distinct content words, in order of first use."""
+    return list(dict.fromkeys(content_words(text)))
 
 
+@lru_cache(maxsize=1 << 16)  # a corpus repeats its words; indexing stems each occurrence
 def stem(word: str) -> str:
     """A light suffix strip so "returns", "returned" and "returning" meet "return"."""
     for suffix, replacement in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("s", "")):
@@ -32,3 +36,8 @@ def stem(word: str) -> str:
 
 def stems(text: str) -> set[str]:
     return {stem(word) for word in query_terms(text)}
+
+
+def term_counts(text: str) -> Counter[str]:
+    """How often each stemmed content word occurs."""
+    return Counter(stem(word) for word in content_words(text))

@@ -162,11 +162,7 @@ class KnowledgeChunkRow(Base):
 
 
 class KnowledgeVectorRow(Base):
-    """A passage's dense vector, keyed by its text so an unchanged passage is never re-encoded.
-
-    Full-text search lives beside these tables in the migrations: an FTS5 table kept by triggers
-    on SQLite, a generated tsvector column with a GIN index on PostgreSQL.
-    """
+    """A passage's dense vector, keyed by its text so an unchanged passage is never re-encoded."""
 
     __tablename__ = "kb_vectors"
 
