@@ -16,7 +16,7 @@ from frontdesk.agents.response import ResponseAgent
 from frontdesk.config import load_settings
 from frontdesk.contracts import DraftReply, GroundedAnswer, InboundMessage, IntentPrediction
 from frontdesk.knowledge.dense import MiniLmEncoder, embed_missing
-from frontdesk.knowledge.index import HybridIndex, Passage
+from frontdesk.knowledge.index import SENTENCES_ENCODED, HybridIndex, Passage
 from frontdesk.knowledge.ingest import ingest_demo, ingest_path
 from frontdesk.knowledge.lexical import Bm25
 from frontdesk.knowledge.terms import stems
@@ -152,6 +152,23 @@ def test_hybrid_ranking_finds_what_full_text_misses(store: Store) -> None:
     assert heads(lexical) == ["Shipping › Parcel lockers"]
     assert heads(dense)[0] == "Shipping › Tracking"
     assert heads(hybrid) == ["Shipping › Tracking", "Shipping › Parcel lockers"]
+
+
+def test_a_long_question_is_encoded_sentence_by_sentence_and_bounded(store: Store) -> None:
+    encoder = ConceptEncoder()
+    embed_missing(store, encoder)
+    index = HybridIndex(store, encoder, dense_weight=1)
+    encoder.encoded.clear()
+    email = "Hi there team.\nI love your shop! Where can I locate my parcel? Thanks"
+    index.search_many([email], k=1)
+    assert encoder.encoded == [
+        "Hi there team.",
+        "I love your shop!",
+        "Where can I locate my parcel?",
+    ]  # "Thanks" is too short to say what the message is about
+    encoder.encoded.clear()
+    index.search_many([" ".join(f"Sentence number {n}." for n in range(80))], k=1)
+    assert len(encoder.encoded) == SENTENCES_ENCODED
 
 
 def test_without_stored_vectors_the_encoder_is_never_called(store: Store) -> None:

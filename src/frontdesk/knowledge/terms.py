@@ -9,6 +9,7 @@ from functools import lru_cache
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 WORD = re.compile(r"[a-z0-9]+")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 DOUBLED = re.compile(r"([b-df-hj-km-np-rtv-y])\1$")  # doubled consonants but ll, ss, zz
 
 
@@ -41,3 +42,9 @@ def stems(text: str) -> set[str]:
 def term_counts(text: str) -> Counter[str]:
     """How often each stemmed content word occurs."""
     return Counter(stem(word) for word in content_words(text))
+
+
+def sentences(text: str, shortest: int = 3) -> list[str]:
+    """The text's sentences of at least `shortest` words; the whole text when none is that long."""
+    found = [part.strip() for part in SENTENCE_END.split(text) if len(part.split()) >= shortest]
+    return found or [text]
