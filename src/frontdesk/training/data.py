@@ -55,10 +55,15 @@ def _csv_rows(raw: str, name: str) -> list[tuple[int, str, str]]:
     reader = csv.DictReader(io.StringIO(raw))
     if not reader.fieldnames or not {"text", "intent"} <= set(reader.fieldnames):
         raise DataError(f"{name}: needs a header with the columns text and intent")
-    return [
-        (line, row.get("text") or "", row.get("intent") or "")
-        for line, row in enumerate(reader, start=2)
-    ]
+    rows = []
+    for line, row in enumerate(reader, start=2):
+        if row.get(None):  # DictReader's key for fields beyond the header's
+            raise DataError(
+                f"{name}:{line}: more fields than the header has; "
+                "put a text that contains a comma in double quotes"
+            )
+        rows.append((line, row.get("text") or "", row.get("intent") or ""))
+    return rows
 
 
 def _json_rows(raw: str, name: str) -> list[tuple[int, str, str]]:

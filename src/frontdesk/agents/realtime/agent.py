@@ -84,8 +84,11 @@ class RealtimeResponder(Protocol):
 
 
 class RealtimeAgent:
-    def __init__(self, toolbox: Toolbox) -> None:
+    def __init__(self, toolbox: Toolbox, handoff_intents: frozenset[str] = frozenset()) -> None:
+        """`handoff_intents` (asking for a person) take a conversation away even from a change
+        awaiting the customer's yes or no."""
         self.toolbox = toolbox
+        self.handoff_intents = handoff_intents
 
     def wants(self, message: InboundMessage, intent: IntentPrediction, state: dict | None) -> bool:
         """True when this message belongs to an account request, new or under way."""
@@ -96,6 +99,10 @@ class RealtimeAgent:
         if dialogue.goal is None and dialogue.tools.pending is None:
             # Within an account conversation a bare yes or no is answered here, not as small talk.
             return dialogue.tools.user_id is not None and (entities.yes or entities.no)
+        if dialogue.tools.pending is not None and dialogue.proposal:
+            # "yes but what about the refund?" is about the change on the table: restating it
+            # (amount and where the money goes included) answers it and asks again.
+            return intent.label not in self.handoff_intents
         leaving = intent.confidence > LEAVE_CONFIDENCE and intent.label not in GOALS
         relevant = entities.yes or entities.no or entities.order_ids or entities.email
         return not leaving or bool(relevant or entities.name or entities.address)
