@@ -28,6 +28,7 @@ from frontdesk.runtime.services import build_services
 from frontdesk.store.database import create_store_engine
 from frontdesk.store.repository import Store
 from frontdesk.store.tables import DecisionRow, MessageRow
+from frontdesk.training.intent_model import SHIPPED_FEATURES
 from server import ServerProcess
 
 TEXTS = [
@@ -176,7 +177,8 @@ def main() -> None:
     http = {key: median_of([run[key] for run in http_runs]) for key in http_runs[0]}
     result = {
         "benchmark": "pipeline",
-        "config": "embedded defaults: SQLite store (WAL), SQLite queue, TF-IDF intent model",
+        "config": "embedded defaults: SQLite store (WAL), SQLite queue, the intent model a first "
+        f"start trains ({'/'.join(SHIPPED_FEATURES)}, calibrated)",
         "messages_per_run": args.messages,
         "repeats": args.repeats,
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
