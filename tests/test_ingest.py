@@ -129,6 +129,26 @@ def test_a_file_that_turns_bad_keeps_what_was_indexed(store: Store, articles: Pa
     assert load_passages(store) == before
 
 
+def test_an_article_deleted_from_the_folder_is_removed_on_the_next_ingest(
+    store: Store, articles: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere.md"
+    elsewhere.write_text("# Elsewhere\nKept: not below the folder.\n")
+    ingest_path(store, elsewhere)
+    ingest_path(store, articles)
+    (articles / "gift-cards.txt").unlink()
+    sibling = tmp_path / "kb-old"  # shares the folder's name as a prefix, not its path
+    sibling.mkdir()
+    (sibling / "old.md").write_text("# Old\nStays.\n")
+    ingest_path(store, sibling)
+    report = ingest_path(store, articles)
+    assert [Path(source).name for source in report.removed] == ["gift-cards.txt"]
+    names = {Path(p.source).name for p in load_passages(store)}
+    assert names == {"returns.md", "shipping.html", "warranty.pdf", "elsewhere.md", "old.md"}
+    elsewhere.unlink()
+    assert ingest_path(store, articles).removed == []  # a file outside the folder is not its
+
+
 def test_a_path_with_nothing_to_ingest_is_an_error(store: Store, tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="no such file"):
         ingest_path(store, tmp_path / "missing")

@@ -325,7 +325,8 @@ def ingest(
         Path, typer.Argument(help="a Markdown, HTML, text or PDF file, or a folder of them")
     ],
 ) -> None:
-    """Add or update knowledge-base articles (unchanged files are skipped).
+    """Add or update knowledge-base articles (unchanged files are skipped). Given a folder, also
+    remove the articles once ingested from it whose files have been deleted.
 
     Exits 1 when some files could not be read (each is listed with the reason; the rest are
     ingested and what was indexed before from a failed file is kept), 2 when PATH holds nothing
@@ -344,12 +345,15 @@ def ingest(
         raise fail(str(exc), code=2) from None
     for source, reason in report.failed.items():
         errors.print(f"[yellow]skipped[/yellow] {source}: {reason}", highlight=False)
+    for source in report.removed:
+        console.print(f"removed {source}: the file was deleted", highlight=False)
     encoded = 0
     if settings.knowledge.dense == "minilm":
         encoded = embed_missing(store, MiniLmEncoder())
     console.print(
         f"{len(report.added)} added, {len(report.updated)} updated, "
-        f"{len(report.unchanged)} unchanged, {len(report.failed)} skipped; "
+        f"{len(report.unchanged)} unchanged, {len(report.failed)} skipped, "
+        f"{len(report.removed)} removed (file deleted); "
         f"{encoded} passages encoded in {time.perf_counter() - started:.1f} s; "
         "workers pick changes up when they start"
     )

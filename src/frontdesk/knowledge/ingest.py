@@ -1,12 +1,15 @@
 """Load help articles into the store; only new or changed files are parsed again.
 
 Every file is its own transaction: a file that cannot be read is reported with the reason and
-skipped, and whatever was indexed from it before stays as it was.
+skipped, and whatever was indexed from it before stays as it was. Ingesting a folder also removes
+the articles once ingested from below it whose files are gone, so a deleted article stops being
+quoted.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -37,6 +40,7 @@ class IngestReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # ingested before, file since deleted
     failed: dict[str, str] = field(default_factory=dict)  # source → why it was skipped
 
 
@@ -63,7 +67,27 @@ def ingest_path(store: Store, path: Path) -> IngestReport:
             report.failed[source] = too_large(size)
             continue
         ingest_bytes(store, source, file.name, data, report)
+    if path.is_dir():
+        report.removed = remove_vanished(store, path)
     return report
+
+
+def remove_vanished(store: Store, folder: Path) -> list[str]:
+    """Delete the documents ingested from below `folder` whose files no longer exist."""
+    prefix = str(folder.resolve()).rstrip(os.sep) + os.sep
+    with store.session() as session:
+        below = session.execute(
+            select(KnowledgeDocumentRow.id, KnowledgeDocumentRow.source).where(
+                KnowledgeDocumentRow.source.startswith(prefix, autoescape=True)
+            )
+        ).all()
+        gone = {id_: source for id_, source in below if not Path(source).exists()}
+        if gone:
+            session.execute(
+                delete(KnowledgeChunkRow).where(KnowledgeChunkRow.document_id.in_(gone))
+            )
+            session.execute(delete(KnowledgeDocumentRow).where(KnowledgeDocumentRow.id.in_(gone)))
+    return sorted(gone.values())
 
 
 def ingest_demo(store: Store) -> IngestReport:
