@@ -3,6 +3,7 @@ response agent."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from frontdesk.agents.response import ResponseAgent
 from frontdesk.config import load_settings
 from frontdesk.contracts import DraftReply, GroundedAnswer, InboundMessage, IntentPrediction
 from frontdesk.knowledge.dense import MiniLmEncoder, embed_missing
-from frontdesk.knowledge.index import SENTENCES_ENCODED, HybridIndex, Passage
+from frontdesk.knowledge.index import SENTENCES_ENCODED, HybridIndex, Passage, RefreshingIndex
 from frontdesk.knowledge.ingest import ingest_demo, ingest_path
 from frontdesk.knowledge.lexical import Bm25
 from frontdesk.knowledge.terms import stems
@@ -169,6 +170,32 @@ def test_a_long_question_is_encoded_sentence_by_sentence_and_bounded(store: Stor
     encoder.encoded.clear()
     index.search_many([" ".join(f"Sentence number {n}." for n in range(80))], k=1)
     assert len(encoder.encoded) == SENTENCES_ENCODED
+
+
+def test_workers_follow_ingested_changed_and_removed_articles(store: Store, tmp_path: Path) -> None:
+    now = [0.0]
+    index = RefreshingIndex(
+        store, lambda: HybridIndex(store), every_seconds=5, clock=lambda: now[0]
+    )
+    question = ["do you wrap gifts"]
+
+    def found_after(seconds: float) -> list[str]:
+        now[0] += seconds
+        index.search_many(question, k=1)  # looks at the store, rebuilds in the background
+        deadline = time.monotonic() + 10
+        while index._rebuilding.locked() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        [found] = index.search_many(question, k=1)
+        return heads(found)
+
+    assert found_after(0) != ["Gift wrap"]
+    kb = write_articles(tmp_path / "kb", {"gifts.md": "# Gift wrap\nWe wrap gifts for $3.\n"})
+    ingest_path(store, kb)
+    assert found_after(1) != ["Gift wrap"]  # not looked yet: at most once per 5 seconds
+    assert found_after(5) == ["Gift wrap"]
+    (kb / "gifts.md").unlink()
+    ingest_path(store, kb)
+    assert found_after(5) != ["Gift wrap"]
 
 
 def test_without_stored_vectors_the_encoder_is_never_called(store: Store) -> None:

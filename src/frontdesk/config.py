@@ -288,11 +288,16 @@ class CrmSettings(_Section):
 class KnowledgeSettings(_Section):
     dense: Literal["minilm", "off"] = Field(
         "minilm",
-        description="minilm to rank by MiniLM vectors as well as full text (vectors are made by "
-        "`frontdesk ingest`), off for full text alone",
+        description="minilm to rank by MiniLM vectors as well as BM25 (vectors are made by "
+        "`frontdesk ingest`), off for BM25 alone",
     )
     dense_weight: float = Field(
         0.3, ge=0, le=1, description="share of the vector cosine in the hybrid ranking (0–1)"
+    )
+    refresh_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="how often a worker looks for ingested, changed or removed articles (seconds)",
     )
 
 

@@ -355,7 +355,7 @@ def ingest(
         f"{len(report.unchanged)} unchanged, {len(report.failed)} skipped, "
         f"{len(report.removed)} removed (file deleted); "
         f"{encoded} passages encoded in {time.perf_counter() - started:.1f} s; "
-        "workers pick changes up when they start"
+        f"running workers pick the changes up within {settings.knowledge.refresh_seconds:g} s"
     )
     if report.failed:
         raise typer.Exit(1)

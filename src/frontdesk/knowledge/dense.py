@@ -106,6 +106,18 @@ def embed_missing(store: Store, encoder: Encoder) -> int:
     return len(missing)
 
 
+def has_vectors(store: Store, encoder_name: str) -> bool:
+    with store.session() as session:
+        return (
+            session.scalar(
+                select(KnowledgeVectorRow.text_sha256)
+                .where(KnowledgeVectorRow.encoder == encoder_name)
+                .limit(1)
+            )
+            is not None
+        )
+
+
 def load_vectors(store: Store, encoder_name: str, keys: Iterable[str]) -> dict[str, np.ndarray]:
     wanted = set(keys)
     with store.session() as session:

@@ -13,18 +13,24 @@ on τ²-bench banking, hybrid recall@10 0.354 → 0.373 at weight 0.5).
 from __future__ import annotations
 
 import math
+import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from sqlalchemy import select
+import structlog
+from sqlalchemy import func, select
 
 from frontdesk.knowledge.dense import Encoder, load_vectors, passage_key
 from frontdesk.knowledge.lexical import Bm25
 from frontdesk.knowledge.terms import sentences, stems
 from frontdesk.store.repository import Store
-from frontdesk.store.tables import KnowledgeChunkRow, KnowledgeDocumentRow
+from frontdesk.store.tables import KnowledgeChunkRow, KnowledgeDocumentRow, KnowledgeVectorRow
+
+log = structlog.get_logger(__name__)
 
 SENTENCES_ENCODED = 64  # a long message's first sentences: bounds the encoding cost
 SENTENCES_AVERAGED = 2
@@ -129,6 +135,69 @@ class HybridIndex:
         return Passage(
             passage.chunk_id, passage.source, passage.title, passage.heading, passage.text, score
         )
+
+
+class RefreshingIndex:
+    """A `KnowledgeIndex` that follows the store: when articles are ingested, changed or removed
+    (or their vectors arrive), a new index is built in a background thread and replaces the old
+    one, so workers answer from today's articles without a restart. Searches keep using the
+    previous index until the new one is ready; the store is looked at once per `every_seconds`.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        build: Callable[[], KnowledgeIndex],
+        every_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.build = build
+        self.every_seconds = every_seconds
+        self.clock = clock
+        self._seen = knowledge_fingerprint(store)
+        self.current = build()
+        self._checked = clock()
+        self._rebuilding = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.current)
+
+    def search_many(self, queries: list[str], k: int = 5) -> list[list[Passage]]:
+        self._refresh_if_changed()
+        return self.current.search_many(queries, k)
+
+    def _refresh_if_changed(self) -> None:
+        now = self.clock()
+        if now - self._checked < self.every_seconds or self._rebuilding.locked():
+            return
+        self._checked = now
+        seen = knowledge_fingerprint(self.store)
+        if seen != self._seen and self._rebuilding.acquire(blocking=False):
+            threading.Thread(
+                target=self._rebuild, args=(seen,), name="knowledge-refresh", daemon=True
+            ).start()
+
+    def _rebuild(self, seen: tuple) -> None:
+        try:
+            self.current = self.build()
+            self._seen = seen  # changes made while building show up at the next look
+            log.info("knowledge index rebuilt", passages=len(self.current))
+        except Exception:  # the old index keeps serving; the next look tries again
+            log.exception("knowledge index rebuild failed")
+        finally:
+            self._rebuilding.release()
+
+
+def knowledge_fingerprint(store: Store) -> tuple:
+    """Changes whenever an article is added, replaced or removed, or passage vectors are stored."""
+    with store.session() as session:
+        documents = session.execute(
+            select(func.count(), func.max(KnowledgeDocumentRow.ingested_at))
+        ).one()
+        chunks = session.scalar(select(func.count()).select_from(KnowledgeChunkRow))
+        vectors = session.scalar(select(func.count()).select_from(KnowledgeVectorRow))
+    return (*documents, chunks, vectors)
 
 
 def load_passages(store: Store) -> list[Passage]:

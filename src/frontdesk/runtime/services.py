@@ -18,8 +18,13 @@ from frontdesk.commerce.embedded import EmbeddedShop
 from frontdesk.commerce.loading import ensure_demo_shop
 from frontdesk.config import Settings, secret
 from frontdesk.contracts import Channel, InboundMessage
-from frontdesk.knowledge.dense import MiniLmEncoder
-from frontdesk.knowledge.index import HybridIndex, KnowledgeIndex, load_passages
+from frontdesk.knowledge.dense import MiniLmEncoder, has_vectors
+from frontdesk.knowledge.index import (
+    HybridIndex,
+    KnowledgeIndex,
+    RefreshingIndex,
+    load_passages,
+)
 from frontdesk.knowledge.ingest import ingest_demo
 from frontdesk.llm.answering import build_answerer
 from frontdesk.llm.models import build_model, is_hosted
@@ -165,12 +170,17 @@ def policy_of(settings: Settings) -> RoutingPolicy:
 
 
 def knowledge_index(settings: Settings, store: Store) -> KnowledgeIndex:
-    """Full text plus the MiniLM vectors `frontdesk ingest` stored. Only a store holding vectors
-    needs the model: it loads in the background so the first question does not wait for it."""
+    """BM25 plus the MiniLM vectors `frontdesk ingest` stored, rebuilt when the articles change.
+    Only a store holding vectors needs the model: it loads in the background so the first
+    question does not wait for it."""
     options = settings.knowledge
     encoder = MiniLmEncoder() if options.dense == "minilm" else None
-    index = HybridIndex(store, encoder, options.dense_weight)
-    if encoder is not None and index.dense_weight > 0:
+    index = RefreshingIndex(
+        store,
+        lambda: HybridIndex(store, encoder, options.dense_weight),
+        options.refresh_seconds,
+    )
+    if encoder is not None and options.dense_weight > 0 and has_vectors(store, encoder.name):
         threading.Thread(target=encoder.warm_up, name="minilm-warm-up", daemon=True).start()
     return index
 
