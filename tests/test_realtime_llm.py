@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from fake_openai import FakeOpenAI, say, serve, tool_call
 from frontdesk.agents.realtime.llm import LlmRealtimeAgent
 from frontdesk.config import load_settings
 from frontdesk.runtime.services import Services, build_services
+from frontdesk.store.tables import LlmCallRow
 from realtime_chat import DEMO, Chat, find, orders_of
 
 
@@ -62,6 +64,10 @@ def test_model_cancels_only_after_the_customers_yes(llm_chat: tuple[Chat, FakeOp
     assert chat.shop.get_order(ORDER.order_id).status == "cancelled"
     tool_answers = [m for m in fake.requests[2]["messages"] if m["role"] == "tool"]
     assert "confirmation_required" in tool_answers[-1]["content"]
+    with chat.services.store.session() as session:
+        runs = session.scalars(select(LlmCallRow).where(LlmCallRow.purpose == "realtime")).all()
+    assert [(run.outcome, run.model) for run in runs] == [("ok", "test-model")] * 2
+    assert all(run.input_tokens > 0 and run.output_tokens > 0 for run in runs)
 
 
 @pytest.mark.parametrize(
@@ -114,6 +120,11 @@ def test_provider_failure_falls_back_to_the_rule_based_agent(
     chat, _ = llm_chat
     reply = chat.say("I want to cancel my order")
     assert "confirm who you are" in reply
+    with chat.services.store.session() as session:
+        outcomes = session.scalars(
+            select(LlmCallRow.outcome).where(LlmCallRow.purpose == "realtime")
+        ).all()
+    assert outcomes == ["failed"]
 
 
 @pytest.mark.parametrize(

@@ -147,14 +147,15 @@ def escalation_drafter(settings: Settings, store: Store) -> Drafter | None:
     return LlmDrafter(model, meter, redact_personal_data=is_hosted(settings.llm))
 
 
-def realtime_agent(settings: Settings, toolbox: Toolbox) -> RealtimeResponder:
+def realtime_agent(settings: Settings, store: Store, toolbox: Toolbox) -> RealtimeResponder:
     rules = RealtimeAgent(toolbox, frozenset(settings.routing.handoff_intents))
     model = build_model(settings.llm)
     if model is None:
         return rules
     from frontdesk.agents.realtime.llm import LlmRealtimeAgent
 
-    return LlmRealtimeAgent(toolbox, model, fallback=rules)
+    meter = UsageMeter(settings.llm, settings.llm.model, "realtime", store.record_llm_call)
+    return LlmRealtimeAgent(toolbox, model, fallback=rules, meter=meter)
 
 
 def policy_of(settings: Settings) -> RoutingPolicy:
@@ -212,7 +213,7 @@ def build_services(settings: Settings) -> Services:
             partial=partial_answers_to(live),
         ),
         Coordinator(policy_of(settings)),
-        realtime_agent(settings, Toolbox(commerce, crm)),
+        realtime_agent(settings, store, Toolbox(commerce, crm)),
         EscalationAgent(commerce, escalation_drafter(settings, store)),
     )
     queue = open_queue(settings)

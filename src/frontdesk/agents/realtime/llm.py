@@ -2,11 +2,13 @@
 
 The model gets the same tools as the rule-based agent, and the tools keep their own rules:
 authentication, ownership and an explicit yes decided by our code, not by the model. When the
-model fails or is unreachable, the turn is answered by the rule-based agent instead.
+model fails or is unreachable, the turn is answered by the rule-based agent instead. Every run
+(all the model requests of one turn) is metered like the other agents' calls.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +20,7 @@ from pydantic_ai.models import Model
 from frontdesk.agents.realtime.agent import DialogueState, RealtimeAgent, RealtimeTurn
 from frontdesk.agents.realtime.entities import extract
 from frontdesk.contracts import DraftReply, InboundMessage, IntentPrediction, ToolCall, ToolResult
+from frontdesk.llm.usage import UsageMeter
 from frontdesk.tools.toolbox import TOOLS, Toolbox, Turn
 
 log = structlog.get_logger(__name__)
@@ -67,9 +70,12 @@ def _tool(name: str) -> Tool[_Deps]:
 
 
 class LlmRealtimeAgent:
-    def __init__(self, toolbox: Toolbox, model: Model, fallback: RealtimeAgent) -> None:
+    def __init__(
+        self, toolbox: Toolbox, model: Model, fallback: RealtimeAgent, meter: UsageMeter
+    ) -> None:
         self.toolbox = toolbox
         self.fallback = fallback
+        self.meter = meter
         self.agent: Agent[_Deps, str] = Agent(
             model,
             deps_type=_Deps,
@@ -90,11 +96,15 @@ class LlmRealtimeAgent:
         deps = _Deps(self.toolbox, turn, [], [])
         history: list[str] = dialogue.slots.get(HISTORY, [])
         prompt = "\n".join([*history, f"Customer: {message.text}"])
+        started = time.perf_counter()
         try:
-            answer = self.agent.run_sync(prompt, deps=deps).output
+            result = self.agent.run_sync(prompt, deps=deps)
         except (AgentRunError, ModelHTTPError, UnexpectedModelBehavior, OSError) as exc:
+            self.meter.record("failed", (time.perf_counter() - started) * 1000)
             log.warning("llm.failed_falling_back", error=str(exc), message_id=message.id)
             return self.fallback.respond(message, intent, state)
+        self.meter.record("ok", (time.perf_counter() - started) * 1000, result.usage)
+        answer = result.output
         dialogue.slots[HISTORY] = [*history, f"Customer: {message.text}", f"Assistant: {answer}"][
             -HISTORY_LINES:
         ]
