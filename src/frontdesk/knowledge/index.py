@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -61,10 +60,12 @@ class HybridIndex:
         """`dense_weight` 0 ranks by BM25 alone, 1 by vector cosine alone."""
         self.passages = load_passages(store)
         self.lexical = Bm25([(p.heading, p.text) for p in self.passages])
-        self.stems = [stems(f"{p.heading} {p.text}") for p in self.passages]
-        counts = Counter(word for words in self.stems for word in words)
+        self.stems = self.lexical.words
         total = len(self.passages)
-        self.idf = {word: math.log((1 + total) / (1 + n)) + 1 for word, n in counts.items()}
+        self.idf = {
+            word: math.log((1 + total) / (1 + int(self.lexical.document_frequency[column]))) + 1
+            for word, column in self.lexical.vocabulary.items()
+        }
         self.unseen_idf = math.log(1 + total) + 1
         self.encoder = encoder if dense_weight > 0 else None
         self.dense_weight = dense_weight if self.encoder is not None else 0.0

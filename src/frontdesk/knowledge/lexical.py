@@ -24,11 +24,13 @@ class Bm25:
     def __init__(self, documents: list[tuple[str, str]]) -> None:
         """`documents` are (heading, text) pairs; row i of every score vector is document i."""
         self.vocabulary: dict[str, int] = {}
+        self.words: list[frozenset[str]] = []  # each document's distinct stemmed words
         rows, columns, counts, lengths = [], [], [], []
         for row, (heading, text) in enumerate(documents):
             counted = term_counts(text)
             for word, n in term_counts(heading).items():
                 counted[word] += HEADING_WEIGHT * n
+            self.words.append(frozenset(counted))
             lengths.append(sum(counted.values()))
             for word, n in counted.items():
                 rows.append(row)
@@ -37,15 +39,15 @@ class Bm25:
         self.size = len(documents)
         shape = (self.size, len(self.vocabulary))
         frequency = np.asarray(counts, dtype=np.float64)
-        in_documents = np.bincount(np.asarray(columns, dtype=np.int64), minlength=shape[1])
-        self.idf = np.log(1 + (self.size - in_documents + 0.5) / (in_documents + 0.5))
-        length = np.asarray(lengths, dtype=np.float64)
-        norm = K1 * (1 - B + B * length / max(length.mean(), 1.0)) if self.size else length
-        weights = (
-            self.idf[columns] * frequency * (K1 + 1) / (frequency + norm[np.asarray(rows, int)])
-            if counts
-            else frequency
+        self.document_frequency = np.bincount(
+            np.asarray(columns, dtype=np.int64), minlength=shape[1]
         )
+        found_in = self.document_frequency
+        self.idf = np.log(1 + (self.size - found_in + 0.5) / (found_in + 0.5))
+        length = np.asarray(lengths, dtype=np.float64)
+        average = length.mean() if self.size else 1.0
+        norm = K1 * (1 - B + B * length / max(average, 1.0))
+        weights = self.idf[columns] * frequency * (K1 + 1) / (frequency + norm[rows])
         # Column slices (the question's words) are what scoring reads.
         self.matrix = sparse.csc_matrix((weights, (rows, columns)), shape=shape)
 
