@@ -43,7 +43,7 @@ from frontdesk.config import load_settings
 from frontdesk.knowledge.dense import MiniLmEncoder, embed_missing
 from frontdesk.knowledge.index import SENTENCES_ENCODED, HybridIndex
 from frontdesk.knowledge.ingest import ingest_demo, ingest_path
-from frontdesk.knowledge.terms import sentences
+from frontdesk.knowledge.terms import telling_sentences
 from frontdesk.runtime.services import open_store
 
 PASSAGES_SEARCHED = 100
@@ -210,7 +210,9 @@ def main() -> None:
         encode_ms = []
         for task in tasks:
             started = time.perf_counter()
-            encoder.encode(sentences(task["user_scenario"]["instructions"])[:SENTENCES_ENCODED])
+            encoder.encode(
+                telling_sentences(task["user_scenario"]["instructions"])[:SENTENCES_ENCODED]
+            )
             encode_ms.append((time.perf_counter() - started) * 1000)
         passages = len(HybridIndex(store))
         chat = chat_latency(Path(scratch), encoder, options.repeats)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from frontdesk.contracts import DraftReply, GuardrailStage, GuardrailVerdict, IntentPrediction
-
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 @dataclass(frozen=True)
@@ -45,7 +42,3 @@ def is_generated(draft: DraftReply) -> bool:
     """Free text from a language model, as opposed to sentences our code composed from
     templates, passages or tool results."""
     return "/llm" in draft.agent
-
-
-def sentences(text: str) -> list[str]:
-    return [part.strip() for part in SENTENCE_END.split(text) if part.strip()]

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 
 from frontdesk.contracts import GuardrailVerdict
-from frontdesk.guardrails.base import GuardrailSubject, sentences, verdict
+from frontdesk.guardrails.base import GuardrailSubject, verdict
+from frontdesk.knowledge.terms import sentences
 
 MIN_COVERAGE = 0.75
 MIN_CONTENT_WORDS = 3

@@ -11,7 +11,8 @@ import json
 import re
 
 from frontdesk.contracts import GuardrailVerdict
-from frontdesk.guardrails.base import GuardrailSubject, is_generated, sentences, verdict
+from frontdesk.guardrails.base import GuardrailSubject, is_generated, verdict
+from frontdesk.knowledge.terms import sentences
 
 MONEY = re.compile(
     r"[$€£]\s?(\d[\d,]*(?:\.\d+)?)|\b(\d[\d,]*(?:\.\d+)?)\s?(?:dollars|usd|eur|euros?|pounds|gbp|"

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from frontdesk.knowledge.dense import Encoder, load_vectors, passage_key
 from frontdesk.knowledge.lexical import Bm25
-from frontdesk.knowledge.terms import sentences, stems
+from frontdesk.knowledge.terms import stems, telling_sentences
 from frontdesk.store.repository import Store
 from frontdesk.store.tables import KnowledgeChunkRow, KnowledgeDocumentRow, KnowledgeVectorRow
 
@@ -96,7 +96,7 @@ class HybridIndex:
 
     def _cosines(self, encoder: Encoder, queries: list[str]) -> list[np.ndarray]:
         """Per query, each vector-holding passage's mean cosine with its best sentences."""
-        parts = [sentences(query)[:SENTENCES_ENCODED] for query in queries]
+        parts = [telling_sentences(query)[:SENTENCES_ENCODED] for query in queries]
         cosines = self.matrix @ encoder.encode([part for p in parts for part in p]).T
         found, start = [], 0
         for count in map(len, parts):

@@ -1,4 +1,4 @@
-"""The words of a question that search and grounding look at."""
+"""The words and sentences of a text that search and the guardrails look at."""
 
 from __future__ import annotations
 
@@ -44,7 +44,10 @@ def term_counts(text: str) -> Counter[str]:
     return Counter(stem(word) for word in content_words(text))
 
 
-def sentences(text: str, shortest: int = 3) -> list[str]:
+def sentences(text: str) -> list[str]:
+    return [part.strip() for part in SENTENCE_END.split(text) if part.strip()]
+
+
+def telling_sentences(text: str, shortest: int = 3) -> list[str]:
     """The text's sentences of at least `shortest` words; the whole text when none is that long."""
-    found = [part.strip() for part in SENTENCE_END.split(text) if len(part.split()) >= shortest]
-    return found or [text]
+    return [part for part in sentences(text) if len(part.split()) >= shortest] or [text]
