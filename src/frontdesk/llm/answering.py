@@ -27,7 +27,7 @@ from frontdesk.guardrails.injection import injection_techniques
 from frontdesk.guardrails.pii import redact
 from frontdesk.guardrails.promises import ASSURANCE, COMMITMENT, unsupported_terms
 from frontdesk.llm.models import PROVIDER_FAILURES, build_model, is_hosted
-from frontdesk.llm.usage import LlmCallSink, UsageMeter
+from frontdesk.llm.usage import LlmCallSink, UsageMeter, elapsed_ms
 
 log = structlog.get_logger(__name__)
 
@@ -111,7 +111,7 @@ class LlmAnswerer:
         except PROVIDER_FAILURES as exc:
             self._failed(exc, started)
             return None
-        self.meter.record("ok", _ms(started), result.usage)
+        self.meter.record("ok", elapsed_ms(started), result.usage)
         return self.grounded(result.output, passages)
 
     async def stream(self, question: str, passages: Sequence[PassageLike]) -> AsyncIterator[str]:
@@ -133,7 +133,7 @@ class LlmAnswerer:
         except PROVIDER_FAILURES as exc:
             self._failed(exc, started)
             raise AnswerUnavailable(str(exc)) from exc
-        self.meter.record("ok", _ms(started), usage)
+        self.meter.record("ok", elapsed_ms(started), usage)
 
     async def _shown_as_written(
         self, question: str, passages: Sequence[PassageLike], on_text: Callable[[str], None]
@@ -171,7 +171,7 @@ class LlmAnswerer:
 
     def _failed(self, exc: BaseException, started: float) -> None:
         over_budget = isinstance(exc, TimeoutError) or "timeout" in type(exc).__name__.lower()
-        self.meter.record("over_budget" if over_budget else "failed", _ms(started))
+        self.meter.record("over_budget" if over_budget else "failed", elapsed_ms(started))
         log.warning("llm.answer_failed", error=redact(str(exc)), over_budget=over_budget)
 
 
@@ -203,10 +203,6 @@ def _may_show(answer: GroundedAnswer, passages: Sequence[PassageLike]) -> bool:
 def _assures_beyond(claim: str, evidence: str) -> bool:
     assurance = ASSURANCE.search(claim)
     return assurance is not None and assurance.group(0).lower() not in evidence.lower()
-
-
-def _ms(started: float) -> float:
-    return (time.perf_counter() - started) * 1000
 
 
 def _same(text: str) -> str:

@@ -16,7 +16,7 @@ from pydantic_ai.models import Model
 from frontdesk.contracts import EscalationCase
 from frontdesk.guardrails.pii import redact
 from frontdesk.llm.models import PROVIDER_FAILURES
-from frontdesk.llm.usage import UsageMeter
+from frontdesk.llm.usage import UsageMeter, elapsed_ms
 
 log = structlog.get_logger(__name__)
 
@@ -44,8 +44,8 @@ class LlmDrafter:
         try:
             result = self.agent.run_sync(prompt)
         except PROVIDER_FAILURES as exc:
-            self.meter.record("failed", (time.perf_counter() - started) * 1000)
+            self.meter.record("failed", elapsed_ms(started))
             log.warning("llm.escalation_draft_failed", error=redact(str(exc)))
             return case.draft
-        self.meter.record("ok", (time.perf_counter() - started) * 1000, result.usage)
+        self.meter.record("ok", elapsed_ms(started), result.usage)
         return result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,6 +16,11 @@ from frontdesk.store.tables import utcnow
 log = structlog.get_logger(__name__)
 
 LlmCallSink = Callable[[LlmCall], None]
+
+
+def elapsed_ms(started: float) -> float:
+    """Milliseconds since `started`, a `time.perf_counter()` reading: a call's latency."""
+    return (time.perf_counter() - started) * 1000
 
 
 def cost_of(price: TokenPrice | None, input_tokens: int, output_tokens: int) -> float | None:

@@ -20,7 +20,7 @@ from pydantic_ai.models import Model
 from frontdesk.agents.realtime.agent import DialogueState, RealtimeAgent, RealtimeTurn
 from frontdesk.agents.realtime.entities import extract
 from frontdesk.contracts import DraftReply, InboundMessage, IntentPrediction, ToolCall, ToolResult
-from frontdesk.llm.usage import UsageMeter
+from frontdesk.llm.usage import UsageMeter, elapsed_ms
 from frontdesk.tools.toolbox import TOOLS, Toolbox, Turn
 
 log = structlog.get_logger(__name__)
@@ -100,10 +100,10 @@ class LlmRealtimeAgent:
         try:
             result = self.agent.run_sync(prompt, deps=deps)
         except (AgentRunError, ModelHTTPError, UnexpectedModelBehavior, OSError) as exc:
-            self.meter.record("failed", (time.perf_counter() - started) * 1000)
+            self.meter.record("failed", elapsed_ms(started))
             log.warning("llm.failed_falling_back", error=str(exc), message_id=message.id)
             return self.fallback.respond(message, intent, state)
-        self.meter.record("ok", (time.perf_counter() - started) * 1000, result.usage)
+        self.meter.record("ok", elapsed_ms(started), result.usage)
         answer = result.output
         dialogue.slots[HISTORY] = [*history, f"Customer: {message.text}", f"Assistant: {answer}"][
             -HISTORY_LINES:
