@@ -31,6 +31,13 @@ def test_numpy_forward_pass_matches_sentence_transformers() -> None:
     assert np.abs(expected - ours).max() < 1e-4
 
 
+def test_the_forward_pass_stays_in_float32() -> None:
+    # A float64 scalar once promoted every activation, and each product then converted the
+    # float32 weights: a short message cost 16 ms instead of 5.
+    encoder = packaged_encoder()
+    assert encoder._encode_batch([[101, 7592, 102]]).dtype == np.float32
+
+
 def test_training_on_sentence_features() -> None:
     model = train(synthetic(25, seed=11), features=("tfidf+minilm",), regularization=(20.0,))
     assert model.version.startswith("tfidf-minilm-")

@@ -7,6 +7,7 @@ whose import alone costs seconds at every start. torch is only needed to fine-tu
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarr
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+    return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
 
 
 class SentenceEncoder:
@@ -109,7 +110,7 @@ class SentenceEncoder:
         query = project("attention.self.query")
         key = project("attention.self.key")
         value = project("attention.self.value")
-        scores = query @ key.transpose(0, 1, 3, 2) / np.sqrt(head_width) + attention_bias
+        scores = query @ key.transpose(0, 1, 3, 2) / math.sqrt(head_width) + attention_bias
         scores = np.exp(scores - scores.max(-1, keepdims=True))
         scores /= scores.sum(-1, keepdims=True)
         context = (scores @ value).transpose(0, 2, 1, 3).reshape(batch, length, width)
