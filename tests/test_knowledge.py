@@ -3,6 +3,8 @@ response agent."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,7 +18,7 @@ from sqlalchemy import func, inspect, select
 from frontdesk.agents.response import ResponseAgent
 from frontdesk.config import load_settings
 from frontdesk.contracts import DraftReply, GroundedAnswer, InboundMessage, IntentPrediction
-from frontdesk.knowledge.dense import MiniLmEncoder, embed_missing
+from frontdesk.knowledge.dense import MiniLmEncoder, MiniLmQuestionEncoder, embed_missing
 from frontdesk.knowledge.index import SENTENCES_ENCODED, HybridIndex, Passage, RefreshingIndex
 from frontdesk.knowledge.ingest import ingest_demo, ingest_path
 from frontdesk.knowledge.lexical import Bm25
@@ -215,6 +217,41 @@ def test_minilm_vectors_rank_a_paraphrase_first(tmp_path: Path) -> None:
         ["the parcel never showed up"], k=3
     )
     assert any(passage.source == "demo:lost-or-late-packages.md" for passage in found)
+
+
+@pytest.mark.slow
+def test_serving_encodes_questions_like_ingest_encodes_passages() -> None:
+    long_question = " ".join(["my parcel has not arrived and nobody answers my emails"] * 40)
+    texts = ["the parcel never showed up", long_question]  # the second is over 256 tokens
+    passages = MiniLmEncoder().encode(texts)
+    questions = MiniLmQuestionEncoder().encode(texts)
+    assert MiniLmQuestionEncoder().name == MiniLmEncoder().name
+    assert np.abs(passages - questions).max() < 1e-5
+
+
+@pytest.mark.slow
+def test_a_serving_process_searches_vectors_without_importing_torch(tmp_path: Path) -> None:
+    ingest_path(
+        open_store(load_settings(data_dir=tmp_path / "data")),
+        write_articles(tmp_path / "kb", ARTICLES),
+    )
+    script = f"""
+import sys
+from pathlib import Path
+from frontdesk.config import load_settings
+from frontdesk.knowledge.dense import MiniLmQuestionEncoder, embed_missing
+from frontdesk.runtime.services import knowledge_index, open_store
+settings = load_settings(data_dir=Path({str(tmp_path / "data")!r}))
+store = open_store(settings)
+embed_missing(store, MiniLmQuestionEncoder())
+[found] = knowledge_index(settings, store).search_many(["how can I track my package"], k=1)
+print(found[0].heading, "torch" in sys.modules)
+"""
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert run.stdout.split()[-1] == "False", run.stdout + run.stderr
+    assert "Tracking" in run.stdout
 
 
 # The response agent, on the SQLite store.

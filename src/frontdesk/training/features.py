@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from functools import cache
 
 import numpy as np
 from scipy import sparse
@@ -11,15 +10,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from frontdesk.training.encoder import SentenceEncoder, packaged_model_dir
+from frontdesk.training.encoder import packaged_encoder
 
 FEATURE_SETS = ("tfidf", "minilm", "tfidf+minilm")
 MAX_CHARS = 2000  # longer messages are cut: the n-gram cost grows with length, the meaning doesn't
-
-
-@cache
-def packaged_encoder() -> SentenceEncoder:
-    return SentenceEncoder.from_directory(packaged_model_dir())
 
 
 def clip_texts(texts: list[str]) -> list[str]:
