@@ -28,9 +28,9 @@ from pathlib import Path
 import joblib
 import numpy as np
 
+from frontdesk.embedding.minilm import drop_packaged_encoder
 from frontdesk.training import features as feature_module
 from frontdesk.training.data import OUT_OF_SCOPE, Example, read_examples, split_examples
-from frontdesk.training.encoder import drop_packaged_encoder
 from frontdesk.training.intent_model import IntentModel, evaluate, train
 
 PUBLISHED = {

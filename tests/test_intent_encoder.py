@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from frontdesk.training.encoder import (
+from frontdesk.embedding.minilm import (
     SentenceEncoder,
     drop_packaged_encoder,
     packaged_encoder,

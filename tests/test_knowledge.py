@@ -18,6 +18,7 @@ from sqlalchemy import func, inspect, select
 from frontdesk.agents.response import ResponseAgent
 from frontdesk.config import load_settings
 from frontdesk.contracts import DraftReply, GroundedAnswer, InboundMessage, IntentPrediction
+from frontdesk.embedding.minilm import packaged_encoder
 from frontdesk.knowledge.dense import MiniLmEncoder, MiniLmQuestionEncoder, embed_missing
 from frontdesk.knowledge.index import SENTENCES_ENCODED, HybridIndex, Passage, RefreshingIndex
 from frontdesk.knowledge.ingest import ingest_demo, ingest_path
@@ -27,7 +28,6 @@ from frontdesk.runtime.services import open_store
 from frontdesk.store.database import alembic_config
 from frontdesk.store.repository import Store
 from frontdesk.store.tables import KnowledgeVectorRow
-from frontdesk.training.encoder import packaged_encoder
 
 ARTICLES = {
     "returns.md": "# Returns\n## How long do I have?\nYou have 30 days from delivery. Keep tags.\n"

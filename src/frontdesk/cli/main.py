@@ -13,6 +13,7 @@ import httpx
 import typer
 from rich.console import Console
 
+from frontdesk.clock import utcnow
 from frontdesk.config import ConfigError, Settings, get_settings
 
 app = typer.Typer(
@@ -443,7 +444,7 @@ def parse_moment(value: str) -> datetime:
     match = re.fullmatch(r"(\d+)([mhd])", value.strip())
     if match:
         unit = {"m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
-        return datetime.now(UTC) - timedelta(**{unit: int(match.group(1))})
+        return utcnow() - timedelta(**{unit: int(match.group(1))})
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -463,7 +464,7 @@ def metrics(
     from frontdesk.store.metrics import service_metrics
 
     start = parse_moment(since)
-    end = parse_moment(until) if until else datetime.now(UTC)
+    end = parse_moment(until) if until else utcnow()
     if start >= end:
         raise fail("--since must be before --until", code=2)
     report = service_metrics(open_store(settings_or_exit()), start, end)

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from frontdesk.clock import utcnow
 from frontdesk.commerce.base import CommerceError
 from frontdesk.commerce.models import (
     Address,
@@ -41,7 +42,6 @@ from frontdesk.store.tables import (
     ShopProductRow,
     SupportCaseRow,
     ToolEffectRow,
-    utcnow,
 )
 
 CANCEL_REASONS = ("no longer needed", "ordered by mistake")

@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NoReturn
 from urllib.parse import quote
 
 import httpx
 
+from frontdesk.clock import utcnow
 from frontdesk.commerce.base import CommerceError
 from frontdesk.commerce.http import BackendConfigError, BackendError, HttpClient, RetryPolicy
 from frontdesk.commerce.models import SupportCase
@@ -98,7 +99,7 @@ class SalesforceCrm:
             user_id=user_id,
             subject=subject,
             description=description,
-            created_at=datetime.now(UTC),
+            created_at=utcnow(),
         )
         fields: dict[str, Any] = {"Subject": subject, "Description": description}
         if self.origin:

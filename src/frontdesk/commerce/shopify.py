@@ -14,12 +14,13 @@ import hashlib
 import re
 import threading
 from collections import Counter, OrderedDict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
+from frontdesk.clock import utcnow
 from frontdesk.commerce.base import CommerceError
 from frontdesk.commerce.embedded import CANCEL_REASONS, fold
 from frontdesk.commerce.http import (
@@ -392,7 +393,7 @@ class ShopifyCommerce:
         reset = PasswordReset(
             user_id=user_id,
             sent_to=customer.email,
-            expires_at=datetime.now(UTC) + self.reset_link_valid_for,
+            expires_at=utcnow() + self.reset_link_valid_for,
         )
         return self._recent.put(key, reset)
 

@@ -17,9 +17,9 @@ from typing import Any, Protocol
 import numpy as np
 from sqlalchemy import delete, select
 
+from frontdesk.embedding.minilm import packaged_encoder, packaged_model_dir
 from frontdesk.store.repository import Store
 from frontdesk.store.tables import KnowledgeChunkRow, KnowledgeVectorRow
-from frontdesk.training.encoder import packaged_encoder, packaged_model_dir
 
 ENCODE_BATCH = 64
 

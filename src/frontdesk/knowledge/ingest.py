@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from frontdesk.clock import utcnow
 from frontdesk.knowledge.chunking import Article
 from frontdesk.knowledge.readers import (
     MAX_FILE_BYTES,
@@ -26,7 +27,7 @@ from frontdesk.knowledge.readers import (
     too_large,
 )
 from frontdesk.store.repository import Store, new_id
-from frontdesk.store.tables import KnowledgeChunkRow, KnowledgeDocumentRow, utcnow
+from frontdesk.store.tables import KnowledgeChunkRow, KnowledgeDocumentRow
 
 DEMO_PREFIX = "demo:"
 

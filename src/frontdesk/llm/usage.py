@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import structlog
 from pydantic_ai.usage import RunUsage
 
+from frontdesk.clock import utcnow
 from frontdesk.config import LlmSettings, TokenPrice
 from frontdesk.contracts import LlmCall, LlmCallOutcome
-from frontdesk.store.tables import utcnow
 
 log = structlog.get_logger(__name__)
 

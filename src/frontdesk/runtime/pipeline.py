@@ -16,6 +16,7 @@ from frontdesk.agents.escalation import EscalationAgent, EscalationRequest
 from frontdesk.agents.intent import IntentAgent
 from frontdesk.agents.realtime import RealtimeResponder
 from frontdesk.agents.response import ResponseAgent
+from frontdesk.clock import utcnow
 from frontdesk.contracts import (
     CustomerProfile,
     DialogueUpdate,
@@ -33,7 +34,6 @@ from frontdesk.contracts import (
 )
 from frontdesk.guardrails import Guardrails, GuardrailSubject
 from frontdesk.store.repository import Store
-from frontdesk.store.tables import utcnow
 
 log = structlog.get_logger(__name__)
 

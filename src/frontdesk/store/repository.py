@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from frontdesk.clock import utcnow
 from frontdesk.contracts import (
     Channel,
     ConversationView,
@@ -50,7 +51,6 @@ from frontdesk.store.tables import (
     LlmCallRow,
     MessageRow,
     ReplyRow,
-    utcnow,
 )
 
 BOT_AUTHOR = "bot"

@@ -9,8 +9,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError, VerifyMismatchError
 from sqlalchemy import select
 
+from frontdesk.clock import utcnow
 from frontdesk.store.repository import Store
-from frontdesk.store.tables import StaffUserRow, utcnow
+from frontdesk.store.tables import StaffUserRow
 
 Role = Literal["agent", "specialist", "admin"]
 ROLES: tuple[Role, ...] = ("agent", "specialist", "admin")

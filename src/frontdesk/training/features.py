@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from frontdesk.training.encoder import packaged_encoder
+from frontdesk.embedding.minilm import packaged_encoder
 
 FEATURE_SETS = ("tfidf", "minilm", "tfidf+minilm")
 MAX_CHARS = 2000  # longer messages are cut: the n-gram cost grows with length, the meaning doesn't

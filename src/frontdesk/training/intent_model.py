@@ -11,7 +11,6 @@ docs/intent.md.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -21,6 +20,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
+from frontdesk.clock import utcnow
 from frontdesk.contracts import IntentAlternative, IntentPrediction
 from frontdesk.training.calibration import (
     Calibrator,
@@ -249,7 +249,7 @@ def train(
     model.version = f"{feature_set.replace('+', '-')}-c{c:g}-{digest[:10]}"
     model.metadata = {
         "version": model.version,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created_at": utcnow().isoformat(timespec="seconds"),
         "data_hash": digest,
         "rows": {"train": len(train_rows), "validation": len(validation)},
         "labels": model.labels,

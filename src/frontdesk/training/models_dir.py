@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import joblib
 
+from frontdesk.clock import utcnow
 from frontdesk.training.data import Example, read_examples, split_examples
 from frontdesk.training.intent_model import SHIPPED_FEATURES, IntentModel, evaluate, train
 
@@ -78,7 +78,7 @@ def promote(data_dir: Path, version: str) -> None:
     staging.write_text(version)
     staging.replace(folder / CURRENT)
     with (folder / PROMOTIONS).open("a", encoding="utf-8") as log:
-        log.write(f"{datetime.now(UTC).isoformat(timespec='seconds')}\t{version}\n")
+        log.write(f"{utcnow().isoformat(timespec='seconds')}\t{version}\n")
 
 
 def rollback(data_dir: Path) -> str:

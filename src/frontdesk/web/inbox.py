@@ -26,6 +26,7 @@ from frontdesk.api.deps import ServicesDep
 from frontdesk.api.schemas import ID_PATTERN
 from frontdesk.api.security import StaffDep as ApiStaff
 from frontdesk.api.security import check_csrf, csrf_token, current_staff
+from frontdesk.clock import utcnow
 from frontdesk.contracts import Handoff, Outcome
 from frontdesk.runtime.services import Services
 from frontdesk.store.metrics import service_metrics
@@ -37,7 +38,6 @@ from frontdesk.store.repository import (
     UnknownHandoff,
 )
 from frontdesk.store.staff import StaffUser, authenticate, find_user, list_users
-from frontdesk.store.tables import utcnow
 
 router = APIRouter(prefix="/inbox", include_in_schema=False)
 templates = Jinja2Templates(

@@ -7,9 +7,9 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from frontdesk.api.deps import ServicesDep
 from frontdesk.api.security import StaffDep
+from frontdesk.clock import utcnow
 from frontdesk.contracts import ServiceMetrics
 from frontdesk.store.metrics import service_metrics
-from frontdesk.store.tables import utcnow
 
 router = APIRouter(prefix="/v1", tags=["metrics"])
 

@@ -1,0 +1,1 @@
+"""Sentence embeddings shared by serving (intent, search) and training."""
