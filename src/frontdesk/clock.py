@@ -24,6 +24,12 @@ def utcnow() -> datetime:
     return _clock()
 
 
+def epoch_seconds() -> float:
+    """The current time as seconds since the Unix epoch, from the same clock as `utcnow()`; the
+    queues stamp leases and retry delays with it, in files and servers other processes share."""
+    return _clock().timestamp()
+
+
 def set_clock(clock: Clock) -> Clock:
     """Replace the clock (tests); returns the previous one so it can be restored."""
     global _clock

@@ -3,19 +3,32 @@
 An entry stays in the stream (and in the group's pending list) until it is acknowledged; then it
 is deleted, so the stream length is the backlog. A delayed retry waits in a sorted set and is
 moved back into the stream by whichever worker claims first once it is due.
+
+Retry due times come from `clock` (epoch seconds, `frontdesk.clock` by default). Lease expiry is
+measured by the Redis server itself (XAUTOCLAIM's min-idle-time against the entry's delivery
+time), so no client clock can move it.
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 
 import redis
 
+from frontdesk.clock import epoch_seconds
 from frontdesk.queue.base import DeadLetter, Job
 
 
 class RedisStreamsQueue:
-    def __init__(self, url: str, name: str, lease_seconds: float, max_attempts: int) -> None:
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        lease_seconds: float,
+        max_attempts: int,
+        clock: Callable[[], float] = epoch_seconds,
+    ) -> None:
+        self.clock = clock
         self.client = redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
         self.stream = f"{name}:jobs"
         self.group = f"{name}:workers"
@@ -54,7 +67,7 @@ class RedisStreamsQueue:
         return jobs
 
     def _promote_due(self) -> None:
-        due = self.client.zrangebyscore(self.delayed, "-inf", time.time(), start=0, num=100)
+        due = self.client.zrangebyscore(self.delayed, "-inf", self.clock(), start=0, num=100)
         for member in due:
             if self.client.zrem(self.delayed, member):  # only the worker that removes it moves it
                 message_id, attempts = member.rsplit("|", 1)
@@ -90,7 +103,7 @@ class RedisStreamsQueue:
         if job.attempt >= self.max_attempts:
             return self._bury(job, error, job.attempt)
         pipe = self.client.pipeline(transaction=True)
-        pipe.zadd(self.delayed, {f"{job.message_id}|{job.attempt}": time.time() + delay_seconds})
+        pipe.zadd(self.delayed, {f"{job.message_id}|{job.attempt}": self.clock() + delay_seconds})
         pipe.xack(self.stream, self.group, job.receipt)
         pipe.xdel(self.stream, job.receipt)
         pipe.execute()

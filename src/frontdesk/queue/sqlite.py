@@ -1,4 +1,9 @@
-"""Embedded durable queue in a SQLite file (WAL), safe across threads and processes."""
+"""Embedded durable queue in a SQLite file (WAL), safe across threads and processes.
+
+Leases and retry delays are stamped from `clock` (epoch seconds, `frontdesk.clock` by default),
+so tests move time forward instead of sleeping; waiting for a job to arrive is real waiting and
+uses the monotonic clock.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
+from frontdesk.clock import epoch_seconds
 from frontdesk.queue.base import DeadLetter, Job
 
 SCHEMA = """
@@ -30,8 +37,15 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 
 
 class SqliteQueue:
-    def __init__(self, path: Path, lease_seconds: float, max_attempts: int) -> None:
+    def __init__(
+        self,
+        path: Path,
+        lease_seconds: float,
+        max_attempts: int,
+        clock: Callable[[], float] = epoch_seconds,
+    ) -> None:
         self.path = path
+        self.clock = clock
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
         self._local = threading.local()
@@ -50,7 +64,7 @@ class SqliteQueue:
         return connection
 
     def enqueue(self, message_ids: list[str]) -> None:
-        now = time.time()
+        now = self.clock()
         with self._transaction() as db:
             # A message already queued keeps its place and counter: enqueueing is idempotent.
             db.executemany(
@@ -71,7 +85,7 @@ class SqliteQueue:
                 self._wakeup.wait(timeout=min(remaining, 0.5))
 
     def _claim_now(self, max_jobs: int) -> list[Job]:
-        now = time.time()
+        now = self.clock()
         token = uuid.uuid4().hex
         with self._transaction() as db:
             self._bury_exhausted(db, now)
@@ -113,14 +127,14 @@ class SqliteQueue:
             if job.attempt >= self.max_attempts:
                 db.execute(
                     "INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?, ?)",
-                    (job.message_id, job.attempt, error, time.time()),
+                    (job.message_id, job.attempt, error, self.clock()),
                 )
                 db.execute("DELETE FROM jobs WHERE message_id = ?", (job.message_id,))
                 return DeadLetter(job.message_id, job.attempt, error)
             db.execute(
                 "UPDATE jobs SET available_at = ?, lease_token = NULL, lease_expires_at = NULL,"
                 " last_error = ? WHERE message_id = ? AND lease_token = ?",
-                (time.time() + delay_seconds, error, job.message_id, job.receipt),
+                (self.clock() + delay_seconds, error, job.message_id, job.receipt),
             )
             return None
 
