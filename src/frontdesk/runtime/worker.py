@@ -56,11 +56,14 @@ class Worker:
                 self.stopping.wait(1.0)
         log.info("worker.stopped", consumer=self.consumer)
 
-    def run_once(self) -> int:
-        """Claim and process one batch; returns how many messages were handled."""
+    def run_once(self, wait_seconds: float | None = None) -> int:
+        """Claim one batch (waiting up to `wait_seconds`, by default the idle poll), process it,
+        acknowledge or retry each message; returns how many messages were claimed. The thread
+        loop is this, repeated; tests call it directly to process what is queued, in order."""
         if time.monotonic() - self._last_sweep > SWEEP_EVERY_SECONDS:
             self.requeue_stranded()
-        jobs = self.queue.claim(self.consumer, self.batch_size, self.idle_poll_seconds)
+        wait = self.idle_poll_seconds if wait_seconds is None else wait_seconds
+        jobs = self.queue.claim(self.consumer, self.batch_size, wait)
         if not jobs:
             return 0
         result = self.pipeline.process([job.message_id for job in jobs])
