@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol
 
-from frontdesk.commerce.base import Commerce
+from frontdesk.commerce.base import Change, Commerce
+from frontdesk.commerce.eligibility import allows
 from frontdesk.commerce.models import Customer, Order, OrderItem, Product
 from frontdesk.contracts import CustomerProfile, EscalationCase, OrderSummary, PolicyOption
 
@@ -102,7 +103,7 @@ class EscalationAgent:
         self, order: Order, customer: Customer, request: EscalationRequest
     ) -> list[PolicyOption]:
         original = order.payment_history[0].payment_method_id if order.payment_history else ""
-        if order.status == "pending":
+        if allows(order.status, Change.CANCEL_PENDING_ORDER):
             return [
                 PolicyOption(
                     action="cancel",
@@ -136,7 +137,7 @@ class EscalationAgent:
                     "once delivered",
                 )
             ]
-        if order.status != "delivered":
+        if not allows(order.status, Change.RETURN_DELIVERED_ORDER_ITEMS):
             return []
         return [
             option

@@ -8,6 +8,7 @@ systems through their own idempotency mechanisms).
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Protocol
 
 from frontdesk.commerce.models import (
@@ -22,6 +23,19 @@ from frontdesk.commerce.models import (
 
 class CommerceError(Exception):
     """A change the shop refuses; the message says why in words a customer understands."""
+
+
+class Change(StrEnum):
+    """A change a customer may ask for, named as the `Commerce` method that makes it."""
+
+    CANCEL_PENDING_ORDER = "cancel_pending_order"
+    MODIFY_PENDING_ORDER_ADDRESS = "modify_pending_order_address"
+    MODIFY_PENDING_ORDER_ITEMS = "modify_pending_order_items"
+    MODIFY_PENDING_ORDER_PAYMENT = "modify_pending_order_payment"
+    RETURN_DELIVERED_ORDER_ITEMS = "return_delivered_order_items"
+    EXCHANGE_DELIVERED_ORDER_ITEMS = "exchange_delivered_order_items"
+    MODIFY_USER_ADDRESS = "modify_user_address"
+    START_PASSWORD_RESET = "start_password_reset"
 
 
 class Commerce(Protocol):

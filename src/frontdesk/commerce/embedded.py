@@ -20,7 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from frontdesk.clock import utcnow
-from frontdesk.commerce.base import CommerceError
+from frontdesk.commerce.base import Change, CommerceError
+from frontdesk.commerce.eligibility import allows
 from frontdesk.commerce.models import (
     Address,
     Customer,
@@ -117,7 +118,7 @@ class EmbeddedShop:
     def cancel_pending_order(self, order_id: str, reason: str, key: str) -> Order:
         def change(session: Session) -> Order:
             order, customer = self._order_and_customer(session, order_id)
-            if order.status != "pending":
+            if not allows(order.status, Change.CANCEL_PENDING_ORDER):
                 raise CommerceError("Non-pending order cannot be cancelled")
             if reason not in CANCEL_REASONS:
                 raise CommerceError("Invalid reason")
@@ -144,7 +145,7 @@ class EmbeddedShop:
     def modify_pending_order_address(self, order_id: str, address: Address, key: str) -> Order:
         def change(session: Session) -> Order:
             order = self._order(session, order_id)
-            if "pending" not in order.status:
+            if not allows(order.status, Change.MODIFY_PENDING_ORDER_ADDRESS):
                 raise CommerceError("Non-pending order cannot be modified")
             order.address = address
             self._save(session, order)
@@ -162,7 +163,7 @@ class EmbeddedShop:
     ) -> Order:
         def change(session: Session) -> Order:
             order, customer = self._order_and_customer(session, order_id)
-            if order.status != "pending":
+            if not allows(order.status, Change.MODIFY_PENDING_ORDER_ITEMS):
                 raise CommerceError("Non-pending order cannot be modified")
             replacements, diff = self._replacements(
                 session, order, item_ids, new_item_ids, MODIFY_MESSAGES, same_allowed=False
@@ -197,7 +198,7 @@ class EmbeddedShop:
     ) -> Order:
         def change(session: Session) -> Order:
             order, customer = self._order_and_customer(session, order_id)
-            if "pending" not in order.status:
+            if not allows(order.status, Change.MODIFY_PENDING_ORDER_PAYMENT):
                 raise CommerceError("Non-pending order cannot be modified")
             new_method = _method(customer, payment_method_id)
             history = order.payment_history
@@ -233,7 +234,7 @@ class EmbeddedShop:
     ) -> Order:
         def change(session: Session) -> Order:
             order, customer = self._order_and_customer(session, order_id)
-            if order.status != "delivered":
+            if not allows(order.status, Change.RETURN_DELIVERED_ORDER_ITEMS):
                 raise CommerceError("Non-delivered order cannot be returned")
             method = _method(customer, payment_method_id)
             original = order.payment_history[0].payment_method_id if order.payment_history else None
@@ -258,7 +259,7 @@ class EmbeddedShop:
     ) -> Order:
         def change(session: Session) -> Order:
             order, customer = self._order_and_customer(session, order_id)
-            if order.status != "delivered":
+            if not allows(order.status, Change.EXCHANGE_DELIVERED_ORDER_ITEMS):
                 raise CommerceError("Non-delivered order cannot be exchanged")
             _, diff = self._replacements(
                 session, order, item_ids, new_item_ids, EXCHANGE_MESSAGES, same_allowed=True

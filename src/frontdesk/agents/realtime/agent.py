@@ -15,7 +15,9 @@ from pydantic import BaseModel
 
 from frontdesk.agents.realtime import replies
 from frontdesk.agents.realtime.entities import Entities, extract
-from frontdesk.commerce.models import Customer, Order, Product
+from frontdesk.commerce.base import Change
+from frontdesk.commerce.eligibility import ELIGIBLE as ORDER_STATUSES
+from frontdesk.commerce.models import Customer, Order, OrderStatus, Product
 from frontdesk.contracts import (
     CustomerProfile,
     DraftReply,
@@ -40,13 +42,15 @@ GOALS = {
 PROFILE_ADDRESS_INTENT = "edit_account"
 GOAL_CONFIDENCE = 0.5
 LEAVE_CONFIDENCE = 0.9
-ELIGIBLE = {
+# The statuses a request's order must be in (None: any), as the shop will check them.
+ELIGIBLE: dict[str, frozenset[OrderStatus] | None] = {
     "status": None,
-    "cancel": {"pending"},
-    "return": {"delivered"},
-    "exchange": {"delivered"},
-    "order_address": {"pending", "pending (item modified)"},
-    "order_change": {"pending"},
+    "cancel": ORDER_STATUSES[Change.CANCEL_PENDING_ORDER],
+    "return": ORDER_STATUSES[Change.RETURN_DELIVERED_ORDER_ITEMS],
+    "exchange": ORDER_STATUSES[Change.EXCHANGE_DELIVERED_ORDER_ITEMS],
+    "order_address": ORDER_STATUSES[Change.MODIFY_PENDING_ORDER_ADDRESS],
+    # Item and payment changes share this request: its order is checked as for items, the stricter.
+    "order_change": ORDER_STATUSES[Change.MODIFY_PENDING_ORDER_ITEMS],
     "case": None,
 }
 

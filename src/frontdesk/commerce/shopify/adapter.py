@@ -8,7 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 from frontdesk.clock import utcnow
-from frontdesk.commerce.base import CommerceError
+from frontdesk.commerce.base import Change, CommerceError
+from frontdesk.commerce.eligibility import allows
 from frontdesk.commerce.embedded import CANCEL_REASONS, fold
 from frontdesk.commerce.http import BackendConfigError, HttpClient, RetryPolicy
 from frontdesk.commerce.models import Address, Customer, Order, PasswordReset, Product
@@ -167,7 +168,7 @@ class ShopifyCommerce:
         if _ref(key) in ((raw.get("cancellation") or {}).get("staffNote") or ""):
             return self._recent.put(key, order_from(raw))  # this key cancelled it already
         order = order_from(raw)
-        if order.status != "pending":
+        if not allows(order.status, Change.CANCEL_PENDING_ORDER):
             raise CommerceError("Non-pending order cannot be cancelled")
         if reason not in CANCEL_REASONS:
             raise CommerceError("Invalid reason")
@@ -192,7 +193,7 @@ class ShopifyCommerce:
         if (done := self._recent.get(key, Order)) is not None:
             return done
         raw = self._existing_order(order_id)
-        if "pending" not in order_from(raw).status:
+        if not allows(order_from(raw).status, Change.MODIFY_PENDING_ORDER_ADDRESS):
             raise CommerceError("Non-pending order cannot be modified")
         shipping = address_input(address, raw.get("shippingAddress") or {})
         variables = {"input": {"id": raw["id"], "shippingAddress": shipping}}
@@ -217,7 +218,7 @@ class ShopifyCommerce:
         if any(_ref(key) in note for note in notes):
             return self._recent.put(key, order_from(raw))  # this key requested it already
         order = order_from(raw)
-        if order.status != "delivered":
+        if not allows(order.status, Change.RETURN_DELIVERED_ORDER_ITEMS):
             raise CommerceError("Non-delivered order cannot be returned")
         original = order.payment_history[0].payment_method_id if order.payment_history else None
         if payment_method_id != original:
