@@ -65,6 +65,7 @@ class Tool:
     run: Callable[[Toolbox, Any, str, str | None], Any]
     changes_state: bool = False
     needs_customer: bool = True
+    authenticates: bool = False  # finds the customer's user id: the conversation is theirs after
 
 
 class ToolRefused(Exception):
@@ -103,7 +104,7 @@ class Toolbox:
                     error="ask the customer to confirm this change with an explicit yes",
                 )
             output = tool.run(self, parsed, call.idempotency_key, turn.state.user_id)
-            if call.name.startswith("find_user_id") and turn.state.user_id not in (None, output):
+            if tool.authenticates and turn.state.user_id not in (None, output):
                 raise ToolRefused("this conversation already belongs to another customer")
         except ValidationError as exc:
             return ToolResult(call_id=call.id, ok=False, error=f"invalid arguments: {exc}")
@@ -111,15 +112,13 @@ class Toolbox:
             return ToolResult(call_id=call.id, ok=False, error=str(exc))
         if tool.changes_state:
             turn.state.pending = None
-        if call.name.startswith("find_user_id"):
+        if tool.authenticates:
             turn.state.user_id = output
         return ToolResult(call_id=call.id, ok=True, output=_as_output(output))
 
     def _authorise(self, turn: Turn, tool: Tool, parsed: a.Arguments) -> None:
         user_id = turn.state.user_id
-        if tool.name.startswith("find_user_id"):
-            return
-        if not tool.needs_customer:
+        if tool.authenticates or not tool.needs_customer:
             return
         if user_id is None:
             raise ToolRefused(
@@ -203,12 +202,14 @@ TOOLS: dict[str, Tool] = {
             a.ByEmail,
             "Authenticate the customer by the email address on their account.",
             _find_by_email,
+            authenticates=True,
         ),
         Tool(
             "find_user_id_by_name_zip",
             a.ByNameZip,
             "Authenticate the customer by first name, last name and zip code.",
             _find_by_name_zip,
+            authenticates=True,
         ),
         Tool(
             "get_user_details",
