@@ -4,6 +4,9 @@ Lookups return None when nothing matches. Changes raise `CommerceError` with a m
 the customer, and take an idempotency key: a backend applies one key at most once and answers a
 repeated key with the first result (the embedded shop in the same transaction as the change; remote
 systems through their own idempotency mechanisms).
+
+Every backend answers the lookups; the changes it can make are declared in `capabilities`, so the
+tools for the others are not offered to an agent at all.
 """
 
 from __future__ import annotations
@@ -38,7 +41,29 @@ class Change(StrEnum):
     START_PASSWORD_RESET = "start_password_reset"
 
 
+EVERY_CHANGE: frozenset[Change] = frozenset(Change)
+# How a refusal names each change to the customer.
+CHANGE_NAMES: dict[Change, str] = {
+    Change.CANCEL_PENDING_ORDER: "Cancelling an order",
+    Change.MODIFY_PENDING_ORDER_ADDRESS: "Changing the shipping address of an order",
+    Change.MODIFY_PENDING_ORDER_ITEMS: "Changing the items of a pending order",
+    Change.MODIFY_PENDING_ORDER_PAYMENT: "Changing the payment method of an order",
+    Change.RETURN_DELIVERED_ORDER_ITEMS: "Returning delivered items",
+    Change.EXCHANGE_DELIVERED_ORDER_ITEMS: "Exchanging delivered items",
+    Change.MODIFY_USER_ADDRESS: "Changing the address of an account",
+    Change.START_PASSWORD_RESET: "Resetting a password",
+}
+
+
+def unsupported(what: str, by: str) -> str:
+    """The refusal of a change `by` cannot make: it says so, and that a person must take over."""
+    return f"{what} is not supported by {by}; transfer the customer to a person"
+
+
 class Commerce(Protocol):
+    capabilities: frozenset[Change]
+    """The changes this backend can make; calling another raises `CommerceError`."""
+
     def find_customer_by_email(self, email: str) -> str | None: ...
 
     def find_customer_by_name_zip(

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from frontdesk.clock import utcnow
-from frontdesk.commerce.base import Change, CommerceError
+from frontdesk.commerce.base import EVERY_CHANGE, Change, CommerceError
 from frontdesk.commerce.eligibility import allows
 from frontdesk.commerce.models import (
     Address,
@@ -63,6 +63,8 @@ def cents(amount: float) -> float:
 
 
 class EmbeddedShop:
+    capabilities: frozenset[Change] = EVERY_CHANGE
+
     def __init__(self, store: Store, reset_link_base: str = "https://shop.example/reset") -> None:
         self.store = store
         self.reset_link_base = reset_link_base

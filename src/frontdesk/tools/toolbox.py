@@ -7,6 +7,8 @@
   is an explicit yes (decided by our own code, never by a model).
 - Every change carries an idempotency key derived from the message and the call, so a redelivered
   message never acts twice.
+- Only the changes the shop's backend can make are offered (`Toolbox.tools`); asking for another
+  is refused at once, saying that a person must take over.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from frontdesk.commerce.base import Commerce, CommerceError, Crm
+from frontdesk.commerce.base import CHANGE_NAMES, Change, Commerce, CommerceError, Crm, unsupported
 from frontdesk.commerce.models import Address
 from frontdesk.contracts import ToolCall, ToolResult
 from frontdesk.tools import arguments as a
@@ -66,6 +68,7 @@ class Tool:
     changes_state: bool = False
     needs_customer: bool = True
     authenticates: bool = False  # finds the customer's user id: the conversation is theirs after
+    capability: Change | None = None  # the backend's change it makes; offered only when supported
 
 
 class ToolRefused(Exception):
@@ -76,6 +79,11 @@ class Toolbox:
     def __init__(self, commerce: Commerce, crm: Crm) -> None:
         self.commerce = commerce
         self.crm = crm
+        self.tools: dict[str, Tool] = {
+            name: tool
+            for name, tool in TOOLS.items()
+            if tool.capability is None or tool.capability in commerce.capabilities
+        }
 
     def call(self, turn: Turn, name: str, arguments: dict[str, Any]) -> tuple[ToolCall, ToolResult]:
         turn.calls += 1
@@ -92,6 +100,10 @@ class Toolbox:
         tool = TOOLS.get(call.name)
         if tool is None:
             return ToolResult(call_id=call.id, ok=False, error=f"unknown tool {call.name}")
+        if tool.capability is not None and call.name not in self.tools:
+            # Refused before any confirmation: the customer is not asked to agree to the impossible.
+            error = unsupported(CHANGE_NAMES[tool.capability], "this shop")
+            return ToolResult(call_id=call.id, ok=False, error=error)
         try:
             parsed = tool.arguments.model_validate(call.arguments)
             self._authorise(turn, tool, parsed)
@@ -267,6 +279,7 @@ TOOLS: dict[str, Tool] = {
                 args.order_id, args.reason, key
             ),
             changes_state=True,
+            capability=Change.CANCEL_PENDING_ORDER,
         ),
         Tool(
             "modify_pending_order_address",
@@ -276,6 +289,7 @@ TOOLS: dict[str, Tool] = {
                 args.order_id, _address(args), key
             ),
             changes_state=True,
+            capability=Change.MODIFY_PENDING_ORDER_ADDRESS,
         ),
         Tool(
             "modify_pending_order_items",
@@ -285,6 +299,7 @@ TOOLS: dict[str, Tool] = {
                 args.order_id, args.item_ids, args.new_item_ids, args.payment_method_id, key
             ),
             changes_state=True,
+            capability=Change.MODIFY_PENDING_ORDER_ITEMS,
         ),
         Tool(
             "modify_pending_order_payment",
@@ -294,6 +309,7 @@ TOOLS: dict[str, Tool] = {
                 args.order_id, args.payment_method_id, key
             ),
             changes_state=True,
+            capability=Change.MODIFY_PENDING_ORDER_PAYMENT,
         ),
         Tool(
             "return_delivered_order_items",
@@ -303,6 +319,7 @@ TOOLS: dict[str, Tool] = {
                 args.order_id, args.item_ids, args.payment_method_id, key
             ),
             changes_state=True,
+            capability=Change.RETURN_DELIVERED_ORDER_ITEMS,
         ),
         Tool(
             "exchange_delivered_order_items",
@@ -312,6 +329,7 @@ TOOLS: dict[str, Tool] = {
                 args.order_id, args.item_ids, args.new_item_ids, args.payment_method_id, key
             ),
             changes_state=True,
+            capability=Change.EXCHANGE_DELIVERED_ORDER_ITEMS,
         ),
         Tool(
             "modify_user_address",
@@ -321,12 +339,14 @@ TOOLS: dict[str, Tool] = {
                 args.user_id, _address(args), key
             ),
             changes_state=True,
+            capability=Change.MODIFY_USER_ADDRESS,
         ),
         Tool(
             "start_password_reset",
             a.UserId,
             "Email the customer a one-time password-reset link (never shown in the chat).",
             lambda box, args, key, _user: box.commerce.start_password_reset(args.user_id, key),
+            capability=Change.START_PASSWORD_RESET,
         ),
         Tool(
             "open_support_case",

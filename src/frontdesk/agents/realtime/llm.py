@@ -1,9 +1,10 @@
 """Real-time agent with a language model choosing the tools (pydantic-ai tool calling).
 
-The model gets the same tools as the rule-based agent, and the tools keep their own rules:
-authentication, ownership and an explicit yes decided by our code, not by the model. When the
-model fails or is unreachable, the turn is answered by the rule-based agent instead. Every run
-(all the model requests of one turn) is metered like the other agents' calls.
+The model gets the same tools as the rule-based agent, less the changes the shop's backend cannot
+make, and the tools keep their own rules: authentication, ownership and an explicit yes decided by
+our code, not by the model. When the model fails or is unreachable, the turn is answered by the
+rule-based agent instead. Every run (all the model requests of one turn) is metered like the other
+agents' calls.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from frontdesk.agents.realtime.agent import DialogueState, RealtimeAgent, Realti
 from frontdesk.agents.realtime.entities import extract
 from frontdesk.contracts import DraftReply, InboundMessage, IntentPrediction, ToolCall, ToolResult
 from frontdesk.llm.usage import UsageMeter, elapsed_ms
-from frontdesk.tools.toolbox import TOOLS, Toolbox, Turn
+from frontdesk.tools.toolbox import Tool as ToolSpec
+from frontdesk.tools.toolbox import Toolbox, Turn
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +40,7 @@ default address, reset their password and open support cases.
   to the customer and ask for an explicit yes. Call it again, with the same arguments, only after
   the customer's message is that yes.
 - Cancellation reasons are only 'no longer needed' or 'ordered by mistake'.
+- If no tool does what the customer asks, say so and offer to transfer them to a person.
 - Refuse requests about other customers. Keep replies short and plain."""
 
 
@@ -49,11 +52,9 @@ class _Deps:
     results: list[ToolResult]
 
 
-def _tool(name: str) -> Tool[_Deps]:
-    spec = TOOLS[name]
-
+def _tool(spec: ToolSpec) -> Tool[_Deps]:
     def run(ctx: RunContext[_Deps], **arguments: Any) -> dict[str, Any]:
-        call, result = ctx.deps.toolbox.call(ctx.deps.turn, name, arguments)
+        call, result = ctx.deps.toolbox.call(ctx.deps.turn, spec.name, arguments)
         ctx.deps.calls.append(call)
         ctx.deps.results.append(result)
         if result.ok:
@@ -62,7 +63,7 @@ def _tool(name: str) -> Tool[_Deps]:
 
     return Tool.from_schema(
         run,
-        name=name,
+        name=spec.name,
         description=spec.description,
         json_schema=spec.arguments.model_json_schema(),
         takes_ctx=True,
@@ -80,7 +81,7 @@ class LlmRealtimeAgent:
             model,
             deps_type=_Deps,
             instructions=INSTRUCTIONS,
-            tools=[_tool(name) for name in TOOLS],
+            tools=[_tool(spec) for spec in toolbox.tools.values()],
         )
 
     def wants(self, message: InboundMessage, intent: IntentPrediction, state: dict | None) -> bool:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from frontdesk.clock import utcnow
-from frontdesk.commerce.base import Change, CommerceError
+from frontdesk.commerce.base import CHANGE_NAMES, EVERY_CHANGE, Change, CommerceError, unsupported
 from frontdesk.commerce.eligibility import allows
 from frontdesk.commerce.embedded import CANCEL_REASONS, fold
 from frontdesk.commerce.http import BackendConfigError, HttpClient, RetryPolicy
@@ -43,6 +43,14 @@ from frontdesk.commerce.shopify.queries import (
 )
 
 API_VERSION = "2025-10"
+# Changes Shopify cannot make the way the protocol asks; docs/adapters.md says why.
+UNSUPPORTED = frozenset(
+    {
+        Change.MODIFY_PENDING_ORDER_ITEMS,
+        Change.MODIFY_PENDING_ORDER_PAYMENT,
+        Change.EXCHANGE_DELIVERED_ORDER_ITEMS,
+    }
+)
 
 
 class ShopifyCommerce:
@@ -79,6 +87,9 @@ class ShopifyCommerce:
         self.reset_link_valid_for = reset_link_valid_for
         self.cancel_job_polls = cancel_job_polls
         self.cancel_job_poll_interval = cancel_job_poll_interval
+        self.capabilities: frozenset[Change] = EVERY_CHANGE - UNSUPPORTED
+        if not storefront_access_token:  # password resets go through the Storefront API
+            self.capabilities -= {Change.START_PASSWORD_RESET}
         self._admin = GraphQL(
             HttpClient(
                 "Shopify Admin API",
@@ -294,12 +305,12 @@ class ShopifyCommerce:
         payment_method_id: str,
         key: str,
     ) -> Order:
-        raise CommerceError(_unsupported("Changing the items of a pending order"))
+        raise CommerceError(_unsupported(CHANGE_NAMES[Change.MODIFY_PENDING_ORDER_ITEMS]))
 
     def modify_pending_order_payment(
         self, order_id: str, payment_method_id: str, key: str
     ) -> Order:
-        raise CommerceError(_unsupported("Changing the payment method of an order"))
+        raise CommerceError(_unsupported(CHANGE_NAMES[Change.MODIFY_PENDING_ORDER_PAYMENT]))
 
     def exchange_delivered_order_items(
         self,
@@ -309,7 +320,7 @@ class ShopifyCommerce:
         payment_method_id: str,
         key: str,
     ) -> Order:
-        raise CommerceError(_unsupported("Exchanging delivered items"))
+        raise CommerceError(_unsupported(CHANGE_NAMES[Change.EXCHANGE_DELIVERED_ORDER_ITEMS]))
 
     # plumbing
 
@@ -352,4 +363,4 @@ def _refuse(errors: list[dict[str, Any]] | None) -> None:
 
 
 def _unsupported(what: str) -> str:
-    return f"{what} is not supported by the Shopify adapter; transfer the customer to a person"
+    return unsupported(what, "the Shopify adapter")
