@@ -1,0 +1,61 @@
+"""`frontdesk serve` and `frontdesk worker`: the long-running processes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from frontdesk.cli.common import console, settings_or_exit
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="interface; default server.host")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="default server.port")] = None,
+    worker: Annotated[bool, typer.Option(help="process messages in this process too")] = True,
+) -> None:
+    """Run the API, the web chat page and a worker in one process."""
+    import uvicorn
+
+    from frontdesk.observability.logging import configure_logging
+    from frontdesk.server import create_app
+
+    settings = settings_or_exit()
+    overrides = {"host": host or settings.server.host, "port": port or settings.server.port}
+    settings = settings.model_copy(
+        update={
+            "server": settings.server.model_copy(update=overrides),
+            "worker": settings.worker.model_copy(update={"enabled": worker}),
+        }
+    )
+    configure_logging(settings.log_level)
+    url = f"http://{settings.server.host}:{settings.server.port}"
+    console.print(f"frontdesk is starting: chat at [bold]{url}/[/bold], API docs at {url}/docs")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.server.host,
+        port=settings.server.port,
+        log_level=settings.log_level,
+        access_log=False,
+        # Open event streams must not hold a shutdown up; browsers reconnect on their own.
+        timeout_graceful_shutdown=5,
+    )
+
+
+def run_worker(
+    name: Annotated[str | None, typer.Option(help="consumer name; default host-pid")] = None,
+) -> None:
+    """Run a worker only (scale out: many workers on one PostgreSQL store and Redis queue)."""
+    from frontdesk.observability.logging import configure_logging
+    from frontdesk.runtime.services import build_services
+
+    settings = settings_or_exit()
+    configure_logging(settings.log_level)
+    services = build_services(settings)
+    worker = services.worker(name)
+    try:
+        worker.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        services.close()

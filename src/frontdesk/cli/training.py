@@ -1,0 +1,134 @@
+"""`frontdesk train`, `eval` and `export-training`: the intent model's data, training and scores."""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from frontdesk.cli.common import console, fail, parse_moment, settings_or_exit
+
+if TYPE_CHECKING:
+    from frontdesk.training.data import Example
+
+
+def labelled_rows(data: list[Path] | None, with_seed: bool, oos_label: str | None) -> list[Example]:
+    """The seed set and/or the given files, or exit 2 naming what is wrong with a file."""
+    from frontdesk.training.intent_model import DataError, read_examples
+
+    try:
+        examples = read_examples() if with_seed or not data else []
+        for path in data or []:
+            examples += read_examples(path, oos_label=oos_label)
+    except DataError as exc:
+        raise fail(str(exc), code=2) from None
+    return examples
+
+
+def format_scores(scores: dict[str, Any]) -> str:
+    names = ["accuracy", "macro_f1", "oos_recall", "oos_precision", "ece"]
+    shown = [f"{name} {scores[name]:.4f}" for name in names if scores.get(name) is not None]
+    return ", ".join(shown) or "not measured (too few rows to hold some back)"
+
+
+def train(
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(help="CSV or JSON of text and intent (repeatable); default the seed set"),
+    ] = None,
+    with_seed: Annotated[
+        bool, typer.Option(help="add the shipped seed utterances to --data (for retraining)")
+    ] = False,
+    features: Annotated[
+        str,
+        typer.Option(help="tfidf, minilm, tfidf+minilm, or several joined by commas (one wins)"),
+    ] = "tfidf+minilm",
+    oos_label: Annotated[
+        str | None, typer.Option(help="the file's out-of-scope label, if not out_of_scope")
+    ] = None,
+    promote: Annotated[
+        str, typer.Option(help="better (if not worse on validation), always or never")
+    ] = "better",
+) -> None:
+    """Train an intent model, store it in the registry, and promote it unless it is worse on
+    the held-back validation split than the one serving."""
+    from frontdesk.training.features import FEATURE_SETS
+    from frontdesk.training.models_dir import train_and_register
+
+    settings = settings_or_exit()
+    chosen = tuple(name.strip() for name in features.split(",") if name.strip())
+    if not chosen or set(chosen) - set(FEATURE_SETS):
+        raise fail(f"--features takes {', '.join(FEATURE_SETS)}; got {features!r}", code=2)
+    if promote not in {"better", "always", "never"}:
+        raise fail("--promote takes better, always or never", code=2)
+    examples = labelled_rows(data, with_seed, oos_label)
+    started = time.perf_counter()
+    outcome = train_and_register(settings.data_dir, examples, promote_if=promote, features=chosen)
+    model, scores = outcome.model, outcome.model.metadata.get("validation", {})
+    console.print(
+        f"trained {model.version} on {len(examples)} utterances, {len(model.labels)} intents, "
+        f"in {time.perf_counter() - started:.1f} s; validation {format_scores(scores)}"
+    )
+    console.print(f"{outcome.reason}; a promoted model serves from the next start")
+
+
+def evaluate_model(
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(help="labelled CSV/JSON to score on; default the seed set's validation rows"),
+    ] = None,
+    version: Annotated[str | None, typer.Option(help="registry version; default current")] = None,
+    oos_label: Annotated[str | None, typer.Option(help="the file's out-of-scope label")] = None,
+    out: Annotated[Path, typer.Option(help="folder for the PNG figures")] = Path("intent-eval"),
+) -> None:
+    """Accuracy, macro-F1, OOS recall and precision, ECE; writes reliability.png and
+    confusion.png."""
+    import numpy as np
+
+    from frontdesk.training.data import split_examples
+    from frontdesk.training.metrics import (
+        score_predictions,
+        write_confusion_matrix,
+        write_reliability_diagram,
+    )
+    from frontdesk.training.models_dir import RegistryError, current_version, load
+
+    settings = settings_or_exit()
+    chosen = version or current_version(settings.data_dir)
+    if chosen is None:
+        raise fail("no model promoted yet; run `frontdesk train` first")
+    try:
+        model = load(settings.data_dir, chosen)
+    except RegistryError as exc:
+        raise fail(str(exc)) from None
+    examples = labelled_rows(data, False, oos_label) if data else split_examples(
+        labelled_rows(None, True, None))[1]  # fmt: skip
+    truth = [example.intent for example in examples]
+    predicted, confidence = model.predicted_labels([example.text for example in examples])
+    scores = score_predictions(truth, predicted, confidence)
+    write_reliability_diagram(
+        confidence, np.array(truth) == np.array(predicted), out / "reliability.png"
+    )
+    write_confusion_matrix(truth, predicted, out / "confusion.png")
+    console.print(f"{model.version} on {len(examples)} rows: {format_scores(scores)}")
+    console.print(f"wrote {out / 'reliability.png'} and {out / 'confusion.png'}")
+
+
+def export_training(
+    out: Annotated[Path, typer.Option(help="CSV to write (text,intent,outcome,message_id)")],
+    since: Annotated[str | None, typer.Option(help="only handoffs resolved since")] = None,
+) -> None:
+    """Write the messages people resolved, with the intent they confirmed or corrected; the
+    file trains with `frontdesk train --data`."""
+    from frontdesk.runtime.services import open_store
+
+    rows = open_store(settings_or_exit()).training_rows(parse_moment(since) if since else None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["text", "intent", "outcome", "message_id"])
+        writer.writerows(rows)
+    console.print(f"wrote {len(rows)} rows to {out}")

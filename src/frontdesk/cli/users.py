@@ -1,0 +1,36 @@
+"""`frontdesk users`: staff who work the inbox."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from frontdesk.cli.common import console, fail, settings_or_exit
+
+app = typer.Typer(help="Staff who work the inbox.")
+
+
+@app.command("add")
+def add_staff(
+    username: Annotated[str, typer.Argument(help="the sign-in name")],
+    role: Annotated[str, typer.Option(help="agent, specialist or admin")] = "agent",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Create a staff account (the password is asked for, or read from standard input)."""
+    from frontdesk.runtime.services import open_store
+    from frontdesk.store.staff import StaffError, add_user
+
+    settings = settings_or_exit()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = add_user(open_store(settings), username, password, role)  # type: ignore[arg-type]
+    except StaffError as exc:
+        raise fail(str(exc), code=2) from None
+    console.print(f"added {user.username} ({user.role})")
