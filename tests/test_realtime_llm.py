@@ -15,6 +15,7 @@ from frontdesk.config import load_settings
 from frontdesk.runtime.services import Services, build_services
 from frontdesk.store.tables import LlmCallRow
 from realtime_chat import DEMO, Chat, find, orders_of
+from server import free_port
 
 
 @pytest.fixture
@@ -145,3 +146,48 @@ def test_escalation_reply_is_drafted_by_the_model_from_the_case(
     )
     prompt = fake.requests[-1]["messages"][-1]["content"]
     assert "Case summary" in prompt and "compensation beyond a refund" in prompt
+
+
+def test_a_provider_failure_outside_pydantic_ai_falls_back_too(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bedrock without credentials: botocore raises before any request, not as an AgentRunError."""
+    for name in AWS_CREDENTIAL_SOURCES:
+        monkeypatch.delenv(name, raising=False)
+    for name in ("AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "BOTO_CONFIG"):
+        monkeypatch.setenv(name, str(tmp_path / "absent"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance-metadata lookup
+    settings = load_settings(
+        data_dir=data_dir,
+        llm={
+            "provider": "bedrock",
+            "region": "eu-central-1",
+            "base_url": f"http://127.0.0.1:{free_port()}",  # never reached
+            "model": "anthropic.claude-haiku-test",
+            "max_retries": 0,
+        },
+    )
+    services = build_services(settings)
+    try:
+        assert isinstance(services.pipeline.realtime_agent, LlmRealtimeAgent)
+        assert "confirm who you are" in Chat(services).say("I want to cancel my order")
+        with services.store.session() as session:
+            outcomes = session.scalars(
+                select(LlmCallRow.outcome).where(LlmCallRow.purpose == "realtime")
+            ).all()
+        assert outcomes == ["failed"]
+    finally:
+        services.close()
+
+
+AWS_CREDENTIAL_SOURCES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+)

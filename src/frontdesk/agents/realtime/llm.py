@@ -2,9 +2,10 @@
 
 The model gets the same tools as the rule-based agent, less the changes the shop's backend cannot
 make, and the tools keep their own rules: authentication, ownership and an explicit yes decided by
-our code, not by the model. When the model fails or is unreachable, the turn is answered by the
-rule-based agent instead. Every run (all the model requests of one turn) is metered like the other
-agents' calls.
+our code, not by the model. When the model fails or is unreachable (`PROVIDER_FAILURES`, shared
+with the other LLM agents: Bedrock's missing credentials as well as pydantic-ai's errors), the turn
+is answered by the rule-based agent instead. Every run (all the model requests of one turn) is
+metered like the other agents' calls.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from typing import Any
 
 import structlog
 from pydantic_ai import Agent, RunContext, Tool
-from pydantic_ai.exceptions import AgentRunError, ModelHTTPError, UnexpectedModelBehavior
 from pydantic_ai.models import Model
 
 from frontdesk.agents.realtime.agent import DialogueState, RealtimeAgent, RealtimeTurn
 from frontdesk.agents.realtime.entities import extract
 from frontdesk.contracts import DraftReply, InboundMessage, IntentPrediction, ToolCall, ToolResult
+from frontdesk.llm.models import PROVIDER_FAILURES
 from frontdesk.llm.usage import UsageMeter, elapsed_ms
 from frontdesk.tools.toolbox import Tool as ToolSpec
 from frontdesk.tools.toolbox import Toolbox, Turn
@@ -100,7 +101,7 @@ class LlmRealtimeAgent:
         started = time.perf_counter()
         try:
             result = self.agent.run_sync(prompt, deps=deps)
-        except (AgentRunError, ModelHTTPError, UnexpectedModelBehavior, OSError) as exc:
+        except PROVIDER_FAILURES as exc:
             self.meter.record("failed", elapsed_ms(started))
             log.warning("llm.failed_falling_back", error=str(exc), message_id=message.id)
             return self.fallback.respond(message, intent, state)
