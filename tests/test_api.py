@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from conftest import sign_in
-from frontdesk.api.app import create_app
+from frontdesk.server import create_app
 from frontdesk.config import load_settings
 from frontdesk.store.tables import MessageRow
 

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from conftest import sign_in
 from frontdesk.agents.coordinator import business_deadline
-from frontdesk.api.app import create_app
 from frontdesk.cli.main import app as cli
 from frontdesk.config import get_settings, load_settings
 from frontdesk.rules import BusinessHours
+from frontdesk.server import create_app
 from frontdesk.training.intent_model import read_examples
 from realtime_chat import DEMO, orders_of
 

@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from conftest import STAFF_PASSWORD
-from frontdesk.api.app import create_app
+from frontdesk.server import create_app
 from frontdesk.config import load_settings
 from frontdesk.contracts import Handoff
 from frontdesk.store.staff import add_user

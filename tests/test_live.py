@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import REDIS_URL
-from frontdesk.api.app import create_app
+from frontdesk.server import create_app
 from frontdesk.channels.live import LiveFeed, LocalLiveFeed, RedisLiveFeed
 from frontdesk.config import load_settings
 

@@ -7,13 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from frontdesk.handoffs.errors import HandoffClosed, UnknownHandoff
 from frontdesk.runtime.services import Services
-from frontdesk.store.repository import (
-    HandoffClosed,
-    IdempotencyConflict,
-    UnknownConversation,
-    UnknownHandoff,
-)
+from frontdesk.store.errors import IdempotencyConflict, UnknownConversation
 from frontdesk.store.tables import AuditRow, MessageRow
 
 

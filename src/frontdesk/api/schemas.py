@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from frontdesk.contracts import Outcome
-
-ID_PATTERN = r"^[0-9a-f]{32}$"
+from frontdesk.http.deps import ID_PATTERN
 
 
 class Body(BaseModel):
@@ -53,14 +52,11 @@ class HumanReply(Body):
         None, description="omit to infer sent_as_drafted / edited / rewritten from the draft"
     )
     correct_intent: str | None = Field(
-        None, min_length=1, max_length=64, description="the right intent, with wrong_intent"
+        None,
+        min_length=1,
+        max_length=64,
+        description="the right intent (one the bot knows), with wrong_intent and only with it",
     )
-
-    @model_validator(mode="after")
-    def _correction_named(self) -> HumanReply:
-        if (self.outcome == "wrong_intent") != (self.correct_intent is not None):
-            raise ValueError("correct_intent goes with outcome wrong_intent, and only with it")
-        return self
 
 
 class Escalation(Body):

@@ -34,7 +34,8 @@ from frontdesk.commerce.models import (
     SupportCase,
     Variant,
 )
-from frontdesk.store.repository import Store, new_id
+from frontdesk.store.base import new_id
+from frontdesk.store.repository import Store
 from frontdesk.store.tables import (
     OutboxRow,
     ShopCustomerRow,

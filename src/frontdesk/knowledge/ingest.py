@@ -26,7 +26,8 @@ from frontdesk.knowledge.readers import (
     read_article,
     too_large,
 )
-from frontdesk.store.repository import Store, new_id
+from frontdesk.store.base import new_id
+from frontdesk.store.repository import Store
 from frontdesk.store.tables import KnowledgeChunkRow, KnowledgeDocumentRow
 
 DEMO_PREFIX = "demo:"

@@ -18,6 +18,7 @@ from frontdesk.commerce.embedded import EmbeddedShop
 from frontdesk.commerce.loading import ensure_demo_shop
 from frontdesk.config import Settings, secret
 from frontdesk.contracts import Channel, InboundMessage
+from frontdesk.handoffs.service import HandoffService
 from frontdesk.knowledge.dense import MiniLmQuestionEncoder, has_vectors
 from frontdesk.knowledge.index import (
     HybridIndex,
@@ -33,7 +34,8 @@ from frontdesk.queue import Queue, open_queue
 from frontdesk.runtime.pipeline import Pipeline
 from frontdesk.runtime.worker import Worker
 from frontdesk.store.database import create_store_engine, migrate
-from frontdesk.store.repository import Accepted, Store
+from frontdesk.store.intake import Accepted
+from frontdesk.store.repository import Store
 from frontdesk.tools.toolbox import Toolbox
 from frontdesk.training.models_dir import load_active
 
@@ -68,6 +70,14 @@ class Services:
     pipeline: Pipeline
     live: LiveFeed = field(default_factory=LocalLiveFeed)
     processed: threading.Condition = field(default_factory=threading.Condition)
+
+    @property
+    def handoffs(self) -> HandoffService:
+        return HandoffService(self.store, self.intent_labels)
+
+    def intent_labels(self) -> list[str]:
+        """The intents the serving model knows (a person's correction must be one of them)."""
+        return list(self.pipeline.intent_agent.labels)
 
     def notify_processed(self) -> None:
         """Wake readers waiting for a decision (only those of this process can be woken)."""

@@ -17,27 +17,21 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from frontdesk.api.deps import ServicesDep
-from frontdesk.api.schemas import ID_PATTERN
-from frontdesk.api.security import StaffDep as ApiStaff
-from frontdesk.api.security import check_csrf, csrf_token, current_staff
 from frontdesk.clock import utcnow
 from frontdesk.contracts import Handoff, Outcome
+from frontdesk.handoffs.errors import HandoffError, NotForYourRole, UnknownHandoff
+from frontdesk.http.deps import HandoffId, HandoffsDep, ServicesDep
+from frontdesk.http.security import StaffDep as ApiStaff
+from frontdesk.http.security import check_csrf, csrf_token, current_staff
 from frontdesk.runtime.services import Services
+from frontdesk.store.errors import UnknownConversation
 from frontdesk.store.metrics import service_metrics
-from frontdesk.store.repository import (
-    AlreadySpecialist,
-    ClaimedByOther,
-    HandoffClosed,
-    UnknownConversation,
-    UnknownHandoff,
-)
-from frontdesk.store.staff import StaffUser, authenticate, find_user, list_users
+from frontdesk.store.staff import StaffUser, authenticate, list_users
 
 router = APIRouter(prefix="/inbox", include_in_schema=False)
 templates = Jinja2Templates(
@@ -46,18 +40,17 @@ templates = Jinja2Templates(
         autoescape=select_autoescape(["html"]),
     )
 )
-HandoffId = Annotated[str, Path(pattern=ID_PATTERN)]
 CsrfField = Annotated[str, Form(alias="csrf_token")]
 EVENT_POLL_SECONDS = 1.0
 # Streams end after a while and the browser reconnects, so a server shutdown never waits long.
 EVENT_STREAM_SECONDS = 25.0
-OUTCOME_CHOICES: list[tuple[str, str]] = [
-    ("", "work it out from the draft"),
+PERSON_OUTCOMES: list[tuple[Outcome, str]] = [
     ("sent_as_drafted", "sent as drafted"),
     ("edited", "edited the draft"),
     ("rewritten", "rewrote the answer"),
     ("wrong_intent", "the bot misread the intent"),
 ]
+OUTCOME_CHOICES = [("", "work it out from the draft"), *PERSON_OUTCOMES]
 
 
 class SignInRequired(Exception):
@@ -158,7 +151,7 @@ Filters = Annotated[QueueFilters, Depends()]
 
 def _queue_context(services: Services, staff: StaffUser, filters: QueueFilters) -> dict[str, Any]:
     # One read of the open handoffs gives the counts, and the list too when it shows open ones.
-    workable = [h for h in services.store.list_handoffs() if staff.may_work(h.tier)]
+    workable = services.handoffs.workable(staff)
     open_counts = {
         name: sum(1 for h in workable if h.tier == name)
         for name in ("human", "specialist")
@@ -167,9 +160,7 @@ def _queue_context(services: Services, staff: StaffUser, filters: QueueFilters) 
     handoffs = (
         workable
         if filters.status == "open"
-        else [
-            h for h in services.store.list_handoffs(status=filters.status) if staff.may_work(h.tier)
-        ]
+        else services.handoffs.workable(staff, status=filters.status)
     )
     if filters.tier != "all":
         handoffs = [h for h in handoffs if h.tier == filters.tier]
@@ -228,7 +219,7 @@ async def events(
 
 
 def _fingerprints(services: Services, staff: StaffUser, conversation: str | None) -> dict[str, str]:
-    handoffs = [h for h in services.store.list_handoffs() if staff.may_work(h.tier)]
+    handoffs = services.handoffs.workable(staff)
     queue = "|".join(f"{h.id}:{h.assignee}:{h.tier}" for h in handoffs)
     current = {"queue": hashlib.sha256(queue.encode()).hexdigest()[:16]}
     if conversation is not None:
@@ -250,17 +241,11 @@ def _may_see_conversation(services: Services, staff: StaffUser, conversation_id:
 
 def _permitted_handoff(services: Services, staff: StaffUser, handoff_id: str) -> Handoff:
     try:
-        handoff = services.store.get_handoff(handoff_id)
+        return services.handoffs.get(staff, handoff_id)
     except UnknownHandoff:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown handoff") from None
-    if not staff.may_work(handoff.tier):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this conversation is for specialists")
-    return handoff
-
-
-def _intent_labels(services: Services) -> list[str]:
-    classifier = services.pipeline.intent_agent.classifier
-    return sorted(getattr(classifier, "labels", []))
+    except NotForYourRole as refusal:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(refusal)) from None
 
 
 @router.get("/handoffs/{handoff_id}", response_class=HTMLResponse)
@@ -282,7 +267,7 @@ def conversation_page(
             "conversation": view,
             "thread": services.store.transcript(handoff.conversation_id),
             "outcomes": OUTCOME_CHOICES,
-            "intents": _intent_labels(services),
+            "intents": sorted(services.intent_labels()),
             "held_by_other": handoff.assignee not in (None, staff.username),
             "colleagues": [
                 user.username
@@ -308,14 +293,13 @@ def thread_fragment(
 def claim(
     request: Request,
     handoff_id: HandoffId,
-    services: ServicesDep,
+    handoffs: HandoffsDep,
     staff: ApiStaff,
     csrf: CsrfField,
 ) -> Response:
     check_csrf(request, csrf)
-    _permitted_handoff(services, staff, handoff_id)
     with _refusal_page(handoff_id) as refused:
-        services.store.claim_handoff(handoff_id, staff.username)
+        handoffs.claim(staff, handoff_id)
     return refused.response or _to_conversation(handoff_id)
 
 
@@ -323,22 +307,15 @@ def claim(
 def assign(
     request: Request,
     handoff_id: HandoffId,
-    services: ServicesDep,
+    handoffs: HandoffsDep,
     staff: ApiStaff,
     csrf: CsrfField,
     assignee: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """Give the conversation to a colleague, or back to the queue (no assignee). Its holder
-    may; an admin may take it from anyone."""
+    """Give the conversation to a colleague, or back to the queue (no assignee)."""
     check_csrf(request, csrf)
-    handoff = _permitted_handoff(services, staff, handoff_id)
-    colleague = find_user(services.store, assignee) if assignee else None
-    if assignee and (colleague is None or not colleague.may_work(handoff.tier)):
-        return _to_conversation(handoff_id, f"{assignee} cannot work this conversation.")
     with _refusal_page(handoff_id) as refused:
-        services.store.assign_handoff(
-            handoff_id, staff.username, assignee or None, override=staff.role == "admin"
-        )
+        handoffs.assign(staff, handoff_id, assignee.strip() or None)
     return refused.response or _to_conversation(handoff_id)
 
 
@@ -346,7 +323,7 @@ def assign(
 def reply(
     request: Request,
     handoff_id: HandoffId,
-    services: ServicesDep,
+    handoffs: HandoffsDep,
     staff: ApiStaff,
     csrf: CsrfField,
     text: Annotated[str, Form(max_length=20_000)],
@@ -354,21 +331,8 @@ def reply(
     correct_intent: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     check_csrf(request, csrf)
-    _permitted_handoff(services, staff, handoff_id)
-    chosen = _outcome(outcome)
-    if not text.strip():
-        return _to_conversation(handoff_id, "Write an answer before sending.")
-    if (chosen == "wrong_intent") != bool(correct_intent.strip()):
-        return _to_conversation(
-            handoff_id, "Choose the right intent when the bot misread it, and only then."
-        )
-    if correct_intent and correct_intent not in _intent_labels(services):
-        return _to_conversation(handoff_id, f"{correct_intent!r} is not an intent the bot knows.")
     with _refusal_page(handoff_id) as refused:
-        services.store.claim_handoff(handoff_id, staff.username)
-        services.store.reply_to_handoff(
-            handoff_id, staff.username, text.strip(), chosen, correct_intent.strip() or None
-        )
+        handoffs.reply(staff, handoff_id, text, _outcome(outcome), correct_intent)
     return refused.response or _to_queue()
 
 
@@ -376,19 +340,14 @@ def reply(
 def hand_back(
     request: Request,
     handoff_id: HandoffId,
-    services: ServicesDep,
+    handoffs: HandoffsDep,
     staff: ApiStaff,
     csrf: CsrfField,
 ) -> Response:
     """The bot's draft was right after all: send it as the bot's answer."""
     check_csrf(request, csrf)
-    handoff = _permitted_handoff(services, staff, handoff_id)
-    draft = handoff.packet.draft.text if handoff.packet.draft else ""
-    if not draft.strip():
-        return _to_conversation(handoff_id, "There is no bot draft to hand back; write an answer.")
     with _refusal_page(handoff_id) as refused:
-        services.store.claim_handoff(handoff_id, staff.username)
-        services.store.reply_to_handoff(handoff_id, staff.username, draft, "handed_back")
+        handoffs.hand_back(staff, handoff_id)
     return refused.response or _to_queue()
 
 
@@ -396,23 +355,24 @@ def hand_back(
 def escalate(
     request: Request,
     handoff_id: HandoffId,
-    services: ServicesDep,
+    handoffs: HandoffsDep,
     staff: ApiStaff,
     csrf: CsrfField,
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     check_csrf(request, csrf)
-    _permitted_handoff(services, staff, handoff_id)
     with _refusal_page(handoff_id) as refused:
-        services.store.escalate_handoff(handoff_id, staff.username, note.strip())
+        handoffs.escalate(staff, handoff_id, note)
     return refused.response or _to_queue()
 
 
 def _outcome(value: str) -> Outcome | None:
-    choices = {key for key, _ in OUTCOME_CHOICES if key}
-    if value and value not in choices:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown outcome {value!r}")
-    return value or None  # type: ignore[return-value]
+    if not value:
+        return None
+    for outcome, _label in PERSON_OUTCOMES:
+        if value == outcome:
+            return outcome
+    raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown outcome {value!r}")
 
 
 class _Refusal:
@@ -427,12 +387,10 @@ def _refusal_page(handoff_id: str) -> Iterator[_Refusal]:
         yield refusal
     except UnknownHandoff:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown handoff") from None
-    except HandoffClosed:
-        refusal.response = _to_conversation(handoff_id, "This conversation was already answered.")
-    except ClaimedByOther as holder:
-        refusal.response = _to_conversation(handoff_id, f"{holder} is working on this one.")
-    except AlreadySpecialist:
-        refusal.response = _to_conversation(handoff_id, "It is with the specialists already.")
+    except NotForYourRole as refused:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(refused)) from None
+    except HandoffError as refused:
+        refusal.response = _to_conversation(handoff_id, f"{refused}.")
 
 
 def _to_conversation(handoff_id: str, error: str | None = None) -> RedirectResponse:

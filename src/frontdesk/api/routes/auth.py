@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, status
 
-from frontdesk.api.deps import ServicesDep
 from frontdesk.api.schemas import SignIn, StaffPublic
-from frontdesk.api.security import StaffDep
+from frontdesk.http.deps import ServicesDep
+from frontdesk.http.security import StaffDep
 from frontdesk.store.staff import authenticate
 
 router = APIRouter(prefix="/v1/auth", tags=["staff sign-in"])

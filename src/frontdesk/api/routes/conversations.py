@@ -9,11 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import StreamingResponse
 
-from frontdesk.api.deps import ServicesDep
-from frontdesk.api.schemas import ID_PATTERN
-from frontdesk.api.security import TOKEN_HEADER, ConversationToken, MaybeStaffDep, token_matches
 from frontdesk.contracts import ConversationView
-from frontdesk.store.repository import UnknownConversation
+from frontdesk.http.deps import ID_PATTERN, ServicesDep
+from frontdesk.http.security import TOKEN_HEADER, ConversationToken, MaybeStaffDep, token_matches
+from frontdesk.store.errors import UnknownConversation
 
 router = APIRouter(prefix="/v1", tags=["conversations"])
 

@@ -1,4 +1,5 @@
-"""Handoffs for signed-in staff: agents work the human tier, specialists and admins both."""
+"""Handoffs for signed-in staff: agents work the human tier, specialists and admins both.
+The rules are the handoff service's; this module only translates its refusals."""
 
 from __future__ import annotations
 
@@ -6,90 +7,76 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 
-from frontdesk.api.deps import ServicesDep
-from frontdesk.api.schemas import ID_PATTERN, Escalation, HumanReply
-from frontdesk.api.security import StaffDep
+from frontdesk.api.schemas import Escalation, HumanReply
 from frontdesk.contracts import Handoff, OutboundReply
-from frontdesk.store.repository import (
-    AlreadySpecialist,
-    ClaimedByOther,
-    HandoffClosed,
+from frontdesk.handoffs.errors import (
+    HandoffError,
+    InvalidHandoffAction,
+    NotForYourRole,
     UnknownHandoff,
 )
-from frontdesk.store.staff import StaffUser
+from frontdesk.http.deps import HandoffId, HandoffsDep
+from frontdesk.http.security import StaffDep
 
 router = APIRouter(prefix="/v1", tags=["handoffs"])
-HandoffId = Annotated[str, Path(pattern=ID_PATTERN)]
 REFUSALS = {
     403: {"description": "not for this role"},
     404: {"description": "unknown handoff"},
     409: {"description": "answered already, or someone else holds it"},
+    422: {"description": "the answer or the corrected intent is not acceptable"},
 }
 
 
 @router.get("/handoffs")
 def list_handoffs(
-    services: ServicesDep,
+    handoffs: HandoffsDep,
     staff: StaffDep,
     tier: Literal["human", "specialist"] | None = None,
     handoff_status: Annotated[Literal["open", "resolved"], Query(alias="status")] = "open",
 ) -> list[Handoff]:
     """Handed-off messages this person may work, oldest first, optionally of one tier."""
-    handoffs = services.store.list_handoffs(tier=tier, status=handoff_status)
-    return [handoff for handoff in handoffs if staff.may_work(handoff.tier)]
+    return handoffs.workable(staff, tier=tier, status=handoff_status)
 
 
 @router.post("/handoffs/{handoff_id}/claim", responses=REFUSALS)
-def claim_handoff(handoff_id: HandoffId, services: ServicesDep, staff: StaffDep) -> Handoff:
+def claim_handoff(handoff_id: HandoffId, handoffs: HandoffsDep, staff: StaffDep) -> Handoff:
     """Take a handoff; two people never work one conversation."""
-    _permitted(services, staff, handoff_id)
     with _refusals():
-        return services.store.claim_handoff(handoff_id, staff.username)
+        return handoffs.claim(staff, handoff_id)
 
 
 @router.post(
     "/handoffs/{handoff_id}/reply", status_code=status.HTTP_201_CREATED, responses=REFUSALS
 )
 def reply_to_handoff(
-    handoff_id: HandoffId, body: HumanReply, services: ServicesDep, staff: StaffDep
+    handoff_id: HandoffId, body: HumanReply, handoffs: HandoffsDep, staff: StaffDep
 ) -> OutboundReply:
     """A person answers the customer; the handoff is resolved with its outcome."""
-    _permitted(services, staff, handoff_id)
     with _refusals():
-        return services.store.reply_to_handoff(
-            handoff_id, staff.username, body.text.strip(), body.outcome, body.correct_intent
-        )
+        return handoffs.reply(staff, handoff_id, body.text, body.outcome, body.correct_intent)
 
 
 @router.post("/handoffs/{handoff_id}/escalate", responses=REFUSALS)
 def escalate_handoff(
-    handoff_id: HandoffId, body: Escalation, services: ServicesDep, staff: StaffDep
+    handoff_id: HandoffId, body: Escalation, handoffs: HandoffsDep, staff: StaffDep
 ) -> Handoff:
     """Pass an open handoff on to the senior specialists."""
-    _permitted(services, staff, handoff_id)
     with _refusals():
-        return services.store.escalate_handoff(handoff_id, staff.username, body.note)
-
-
-def _permitted(services: ServicesDep, staff: StaffUser, handoff_id: str) -> None:
-    with _refusals():
-        handoff = services.store.get_handoff(handoff_id)
-    if not staff.may_work(handoff.tier):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "specialist handoffs are for specialists")
+        return handoffs.escalate(staff, handoff_id, body.note)
 
 
 @contextmanager
 def _refusals() -> Iterator[None]:
-    """Domain refusals as HTTP answers, in one place."""
+    """The handoff service's refusals as HTTP answers, in one place."""
     try:
         yield
-    except UnknownHandoff:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown handoff") from None
-    except HandoffClosed:
-        raise HTTPException(status.HTTP_409_CONFLICT, "this handoff was already answered") from None
-    except ClaimedByOther as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"{error} is working on it") from None
-    except AlreadySpecialist:
-        raise HTTPException(status.HTTP_409_CONFLICT, "already with the specialists") from None
+    except UnknownHandoff as refusal:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(refusal)) from None
+    except NotForYourRole as refusal:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(refusal)) from None
+    except InvalidHandoffAction as refusal:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(refusal)) from None
+    except HandoffError as refusal:  # closed, held by someone else, with the specialists
+        raise HTTPException(status.HTTP_409_CONFLICT, str(refusal)) from None

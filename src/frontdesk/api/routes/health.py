@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from frontdesk.api.deps import ServicesDep
 from frontdesk.api.schemas import Readiness
+from frontdesk.http.deps import ServicesDep
 
 router = APIRouter(tags=["health"])
 

@@ -4,20 +4,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Path, Request, Response, status
 
-from frontdesk.api.deps import ServicesDep
 from frontdesk.api.schemas import (
-    ID_PATTERN,
     MessageAccepted,
     NewMessage,
     NewMessageInConversation,
 )
-from frontdesk.api.security import (
+from frontdesk.http.deps import ID_PATTERN, ServicesDep
+from frontdesk.http.security import (
     TOKEN_HEADER,
     ConversationToken,
     conversation_token,
     token_matches,
 )
-from frontdesk.store.repository import IdempotencyConflict, UnknownConversation
+from frontdesk.store.errors import IdempotencyConflict, UnknownConversation
 
 router = APIRouter(prefix="/v1", tags=["messages"])
 

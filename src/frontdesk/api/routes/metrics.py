@@ -5,10 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from frontdesk.api.deps import ServicesDep
-from frontdesk.api.security import StaffDep
 from frontdesk.clock import utcnow
 from frontdesk.contracts import ServiceMetrics
+from frontdesk.http.deps import ServicesDep
+from frontdesk.http.security import StaffDep
 from frontdesk.store.metrics import service_metrics
 
 router = APIRouter(prefix="/v1", tags=["metrics"])

@@ -1,4 +1,5 @@
-"""The FastAPI application: HTTP API, web chat page and, by default, the in-process worker."""
+"""The FastAPI application: the HTTP API (`api/`), the inbox and chat pages (`web/`) and, by
+default, the in-process worker. The only module that knows both edges."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from frontdesk.api.routes import auth, conversations, handoffs, health, messages, metrics
-from frontdesk.api.security import secret_key
 from frontdesk.config import Settings, get_settings
+from frontdesk.http.security import secret_key
 from frontdesk.runtime.services import build_services
 from frontdesk.web import inbox
 
