@@ -17,6 +17,7 @@ from frontdesk.commerce.base import Change, Commerce
 from frontdesk.commerce.eligibility import allows
 from frontdesk.commerce.models import Customer, Order, OrderItem, Product
 from frontdesk.contracts import CustomerProfile, EscalationCase, OrderSummary, PolicyOption
+from frontdesk.vocabulary import order_ids
 
 RETURN_DAYS = 30
 DAMAGE_REPORT_DAYS = 14
@@ -35,7 +36,6 @@ EXCEPTION_PATTERNS = [
      "compensation beyond a refund"),
 ]  # fmt: skip
 DAMAGE = re.compile(r"\b(damaged|broken|cracked|defective|faulty|arrived (broken|damaged))\b", re.I)
-ORDER_ID = re.compile(r"#?\bW(\d{7})\b", re.I)
 
 
 class Drafter(Protocol):
@@ -77,7 +77,7 @@ class EscalationAgent:
                 draft="Thanks for your message. To look into this, could you give me the email "
                 "address on your account, or your full name and zip code?",
             )
-        wanted = request.order_ids + [f"#W{d}" for d in ORDER_ID.findall(request.text)]
+        wanted = request.order_ids + order_ids(request.text)
         in_scope = [o for o in customer.orders if o in wanted] or customer.orders
         orders = [order for order in map(self.commerce.get_order, dict.fromkeys(in_scope)) if order]
         options = [option for order in orders for option in self._options(order, customer, request)]

@@ -22,9 +22,9 @@ from frontdesk.contracts import (
 )
 from frontdesk.knowledge.index import KnowledgeIndex, Passage
 from frontdesk.knowledge.terms import query_terms, stems
+from frontdesk.vocabulary import sentences
 
 AGENT = "response-agent/extractive-2"
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
 MARKDOWN_NOISE = re.compile(r"^\s*(?:[-*+>]|\d+\.)\s+|[*_`#]", re.MULTILINE)
 LIST_AFTER_COLON = re.compile(r":[ \t]*\n\s*(?:[-*+]|\d+\.)\s+")
 LIST_ITEM = re.compile(r"(?<![.!?:\n])([,;]?)[ \t]*\n\s*(?:[-*+]|\d+\.)\s+")
@@ -197,8 +197,7 @@ def _sentences(text: str) -> list[str]:
     listed = LIST_AFTER_COLON.sub(": ", text)
     listed = LIST_ITEM.sub(lambda item: f"{item[1]} " if item[1] else "; ", listed)
     cleaned = MARKDOWN_NOISE.sub("", listed)
-    sentences = (" ".join(part.split()) for part in SENTENCE_END.split(cleaned))
-    return [sentence for sentence in sentences if sentence]
+    return [" ".join(part.split()) for part in sentences(cleaned, lines_end_sentences=False)]
 
 
 def _from_answer(answer: GroundedAnswer, passages: list[Passage], confidence: float) -> DraftReply:
@@ -210,6 +209,7 @@ def _from_answer(answer: GroundedAnswer, passages: list[Passage], confidence: fl
         sources=[_source(passage) for passage in cited],
         grounded=bool(cited),
         agent=answer.agent,
+        written_by_model=True,
         confidence=round(confidence, 4),
     )
 

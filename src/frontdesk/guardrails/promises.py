@@ -12,13 +12,8 @@ import re
 
 from frontdesk.contracts import GuardrailVerdict
 from frontdesk.guardrails.base import GuardrailSubject, is_generated, verdict
-from frontdesk.knowledge.terms import sentences
+from frontdesk.vocabulary import money_mentions, sentences
 
-MONEY = re.compile(
-    r"[$€£]\s?(\d[\d,]*(?:\.\d+)?)|\b(\d[\d,]*(?:\.\d+)?)\s?(?:dollars|usd|eur|euros?|pounds|gbp|"
-    r"nok|kr)\b",
-    re.IGNORECASE,
-)
 PERCENT = re.compile(r"\b\d+(?:\.\d+)?\s?(?:%|percent\b)", re.IGNORECASE)
 DURATION = re.compile(
     r"\b\d+(?:\s?(?:-|–|to)\s?\d+)?\s+(?:business |working |calendar )?"
@@ -69,10 +64,9 @@ def unsupported_terms(sentence: str, evidence: str) -> list[str]:
     terms = []
     known_numbers = _numbers(evidence)
     lowered = evidence.lower()
-    for match in MONEY.finditer(sentence):
-        value = float((match.group(1) or match.group(2)).replace(",", ""))
-        if value not in known_numbers:
-            terms.append(match.group(0))
+    terms.extend(
+        written for written, value in money_mentions(sentence) if value not in known_numbers
+    )
     for pattern in (PERCENT, DURATION):
         for match in pattern.finditer(sentence):
             values = _numbers(match.group(0))
@@ -81,6 +75,19 @@ def unsupported_terms(sentence: str, evidence: str) -> list[str]:
                 terms.append(match.group(0))
     terms.extend(m.group(0) for m in DATE.finditer(sentence) if m.group(0).lower() not in lowered)
     return terms
+
+
+def promise_beyond(sentence: str, evidence: str) -> list[str]:
+    """What `sentence` commits to that `evidence` does not state: the sums, shares, dates and
+    durations of a commitment, or an assurance ("we guarantee"); empty when it promises nothing
+    beyond it. The guardrail and the streamed LLM answer both ask this."""
+    terms = unsupported_terms(sentence, evidence)
+    if terms and COMMITMENT.search(sentence):
+        return terms
+    assurance = ASSURANCE.search(sentence)
+    if assurance and assurance.group(0).lower() not in evidence.lower():
+        return [assurance.group(0)]
+    return []
 
 
 class PolicyPromise:
@@ -92,15 +99,11 @@ class PolicyPromise:
         if draft.kind == "template" or (draft.kind == "action" and not is_generated(draft)):
             return verdict(self, False, f"a {draft.kind} draft composed by code")
         evidence = " ".join([*subject.passages.values(), *map(_flatten, subject.tool_outputs)])
-        promised = []
-        for sentence in sentences(draft.text):
-            terms = unsupported_terms(sentence, evidence)
-            if terms and COMMITMENT.search(sentence):
-                promised.append(f"{sentence} ({', '.join(terms)})")
-                continue
-            assurance = ASSURANCE.search(sentence)
-            if assurance and assurance.group(0).lower() not in evidence.lower():
-                promised.append(f"{sentence} ({assurance.group(0)})")
+        promised = [
+            f"{sentence} ({', '.join(terms)})"
+            for sentence in sentences(draft.text)
+            if (terms := promise_beyond(sentence, evidence))
+        ]
         if promised:
             return verdict(
                 self,

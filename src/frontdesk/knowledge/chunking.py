@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from frontdesk.vocabulary import SENTENCE_END
+
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # A passage is quoted and embedded whole: long sections are cut at paragraphs (sentences when
 # a paragraph alone is too long), and every piece keeps the section's heading path.
 MAX_CHUNK_CHARS = 1200

@@ -8,8 +8,9 @@ from functools import lru_cache
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from frontdesk.vocabulary import sentences
+
 WORD = re.compile(r"[a-z0-9]+")
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 DOUBLED = re.compile(r"([b-df-hj-km-np-rtv-y])\1$")  # doubled consonants but ll, ss, zz
 
 
@@ -42,10 +43,6 @@ def stems(text: str) -> set[str]:
 def term_counts(text: str) -> Counter[str]:
     """How often each stemmed content word occurs."""
     return Counter(stem(word) for word in content_words(text))
-
-
-def sentences(text: str) -> list[str]:
-    return [part.strip() for part in SENTENCE_END.split(text) if part.strip()]
 
 
 def telling_sentences(text: str, shortest: int = 3) -> list[str]:

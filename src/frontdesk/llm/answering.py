@@ -25,7 +25,7 @@ from frontdesk.contracts import GroundedAnswer
 from frontdesk.guardrails.grounding import claims, support
 from frontdesk.guardrails.injection import injection_techniques
 from frontdesk.guardrails.pii import redact
-from frontdesk.guardrails.promises import ASSURANCE, COMMITMENT, unsupported_terms
+from frontdesk.guardrails.promises import promise_beyond
 from frontdesk.llm.models import PROVIDER_FAILURES, build_model, is_hosted
 from frontdesk.llm.usage import LlmCallSink, UsageMeter, elapsed_ms
 
@@ -193,16 +193,9 @@ def _may_show(answer: GroundedAnswer, passages: Sequence[PassageLike]) -> bool:
     cited = [passage.text for passage in passages if passage.chunk_id in answer.citations]
     evidence = " ".join(cited)
     return all(
-        support(claim, cited).supported
-        and not (COMMITMENT.search(claim) and unsupported_terms(claim, evidence))
-        and not _assures_beyond(claim, evidence)
+        support(claim, cited).supported and not promise_beyond(claim, evidence)
         for claim in claims(answer.text)
     )
-
-
-def _assures_beyond(claim: str, evidence: str) -> bool:
-    assurance = ASSURANCE.search(claim)
-    return assurance is not None and assurance.group(0).lower() not in evidence.lower()
 
 
 def _same(text: str) -> str:

@@ -4,7 +4,6 @@ outcome."""
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ import structlog
 from frontdesk.agents.coordinator import Coordinator
 from frontdesk.agents.escalation import EscalationAgent, EscalationRequest
 from frontdesk.agents.intent import IntentAgent
-from frontdesk.agents.realtime import RealtimeResponder
+from frontdesk.agents.realtime import RealtimeResponder, RealtimeTurn
 from frontdesk.agents.response import ResponseAgent
 from frontdesk.clock import utcnow
 from frontdesk.contracts import (
@@ -34,6 +33,7 @@ from frontdesk.contracts import (
 )
 from frontdesk.guardrails import Guardrails, GuardrailSubject
 from frontdesk.store.repository import Store
+from frontdesk.vocabulary import amounts
 
 log = structlog.get_logger(__name__)
 
@@ -134,6 +134,7 @@ class Pipeline:
                 DialogueUpdate(expected_version=version, state=turn.state),
                 turn.customer,
                 turn.amount_at_stake,
+                turn,
             )
         if for_knowledge:
             started = time.perf_counter()
@@ -162,7 +163,11 @@ class Pipeline:
         handoff = None
         dialogue = drafted.dialogue
         if decision.tier != "auto":
-            dialogue = _without_pending_change(dialogue)
+            if dialogue is not None and drafted.turn is not None:
+                dialogue = DialogueUpdate(
+                    expected_version=dialogue.expected_version,
+                    state=drafted.turn.state_for_a_person(),
+                )
             handoff = HandoffPacket(
                 conversation_id=message.conversation_id,
                 message_id=message.id,
@@ -215,8 +220,7 @@ class Pipeline:
         drafted: _Drafted,
         verdicts: list[GuardrailVerdict],
     ) -> RoutingContext:
-        named = [_amount(value) for value in MONEY.findall(message.text)]
-        stakes = [a for a in [drafted.amount_at_stake, *named] if a is not None]
+        stakes = [a for a in [drafted.amount_at_stake, *amounts(message.text)] if a is not None]
         return RoutingContext(
             text=message.text,
             intent=intent,
@@ -248,27 +252,18 @@ class Pipeline:
     ) -> EscalationCase | None:
         if self.escalation_agent is None:
             return None
-        state = drafted.dialogue.state if drafted.dialogue else {}
+        turn = drafted.turn
         user_id = drafted.customer.user_id if drafted.customer else None
-        order_id = state.get("order_id")
+        order_id = turn.order_id if turn else None
         return self.escalation_agent.prepare(
             EscalationRequest(
                 text=message.text,
                 intent=intent.label,
-                user_id=user_id or state.get("tools", {}).get("user_id"),
+                user_id=user_id or (turn.user_id if turn else None),
                 order_ids=[order_id] if order_id else [],
                 today=message.received_at.date(),
             )
         )
-
-
-def _without_pending_change(update: DialogueUpdate | None) -> DialogueUpdate | None:
-    """A handed-off draft was not sent by the bot, so its question may not be answered with a
-    bare "yes" later: the person decides what to ask, and the change is proposed again."""
-    if update is None or not update.state.get("tools", {}).get("pending"):
-        return update
-    state = {**update.state, "tools": {**update.state["tools"], "pending": None}}
-    return DialogueUpdate(expected_version=update.expected_version, state=state)
 
 
 @dataclass
@@ -280,17 +275,4 @@ class _Drafted:
     dialogue: DialogueUpdate | None = None
     customer: CustomerProfile | None = None
     amount_at_stake: float | None = None
-
-
-MONEY = re.compile(
-    r"(?:[$€£]\s?(\d[\d,]*(?:\.\d{1,2})?))|(\d[\d,]*(?:\.\d{1,2})?)\s?(?:dollars|usd|eur|euros?)\b",
-    re.I,
-)
-
-
-def _amount(groups: tuple[str, str]) -> float | None:
-    text = (groups[0] or groups[1]).replace(",", "")
-    try:
-        return float(text)
-    except ValueError:
-        return None
+    turn: RealtimeTurn | None = None  # the real-time agent's turn, when it drafted

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-ORDER_ID = re.compile(r"#?\s?\bW\s?(\d{7})\b", re.IGNORECASE)
+from frontdesk.vocabulary import order_ids, without_order_ids
+
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 ZIP = re.compile(r"\b(\d{5})(?:-\d{4})?\b")
 NAME_AFTER = re.compile(
@@ -38,6 +39,7 @@ MISTAKE = re.compile(r"mistake|accident|wrong(ly)? order|by error|didn'?t mean",
 NOT_NEEDED = re.compile(
     r"no longer|don'?t need|do not need|not needed|changed my mind|don'?t want", re.I
 )
+
 REASONS = [(MISTAKE, "ordered by mistake"), (NOT_NEEDED, "no longer needed")]
 PAYMENT_SOURCES = [
     (re.compile(r"gift ?card", re.I), "gift_card"),
@@ -66,8 +68,8 @@ class Entities:
 
 def extract(text: str) -> Entities:
     found = Entities()
-    found.order_ids = [f"#W{digits}" for digits in ORDER_ID.findall(text)]
-    without_ids = ORDER_ID.sub(" ", text)
+    found.order_ids = order_ids(text)
+    without_ids = without_order_ids(text)
     email = EMAIL.search(text)
     found.email = email.group(0) if email else None
     found.address = _address(without_ids)
