@@ -64,6 +64,7 @@ class Case:
             ],
             grounded=self.grounded,
             agent=self.agent,
+            written_by_model=self.agent in (LLM_ANSWER, LLM_ACTION),
             confidence=1.0 if self.dialogue_turn else None,
         )
         intent = IntentPrediction(

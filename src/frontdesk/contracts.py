@@ -87,6 +87,11 @@ class DraftReply(Contract):
         description="every claim rests on a retrieved passage, a template or a tool result"
     )
     agent: str
+    written_by_model: bool = Field(
+        False,
+        description="free text from a language model, as opposed to sentences our code composed "
+        "from templates, passages or tool results",
+    )
     confidence: float | None = Field(
         None,
         ge=0,
@@ -299,14 +304,6 @@ class LlmCall(Contract):
     output_tokens: int = 0
     cost: float | None = Field(None, description="from [llm.prices]; None when no price is set")
     latency_ms: float
-
-
-class AuditRecord(Contract):
-    at: datetime
-    actor: str
-    action: str
-    subject_id: str
-    data: dict[str, Any] = {}
 
 
 class MessageView(Contract):

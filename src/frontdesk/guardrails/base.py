@@ -41,4 +41,4 @@ def verdict(
 def is_generated(draft: DraftReply) -> bool:
     """Free text from a language model, as opposed to sentences our code composed from
     templates, passages or tool results."""
-    return "/llm" in draft.agent
+    return draft.written_by_model

@@ -8,8 +8,9 @@ confirmation themselves, so no phrasing of a message can skip them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
@@ -29,7 +30,18 @@ from frontdesk.contracts import (
 from frontdesk.tools.toolbox import Toolbox, ToolState, Turn
 
 AGENT = "realtime-agent/rules-1"
-GOALS = {
+Goal = Literal[
+    "status",
+    "cancel",
+    "return",
+    "exchange",
+    "order_address",
+    "order_change",
+    "profile_address",
+    "password_reset",
+    "case",
+]
+GOALS: dict[str, Goal] = {
     "track_order": "status",
     "cancel_order": "cancel",
     "return_item": "return",
@@ -60,7 +72,7 @@ REMEMBERED = ("reason", "payment_source", "address")
 
 class DialogueState(BaseModel):
     tools: ToolState = ToolState()
-    goal: str | None = None
+    goal: Goal | None = None
     order_id: str | None = None
     item_ids: list[str] = []
     slots: dict[str, Any] = {}  # what the customer said in earlier turns of this request
@@ -75,6 +87,26 @@ class RealtimeTurn:
     tool_results: list[ToolResult] = field(default_factory=list)
     customer: CustomerProfile | None = None
     amount_at_stake: float | None = None
+
+    @property
+    def order_id(self) -> str | None:
+        """The order the request is about, once the customer named or chose one."""
+        return DialogueState.model_validate(self.state).order_id
+
+    @property
+    def user_id(self) -> str | None:
+        """The authenticated customer, if any."""
+        return DialogueState.model_validate(self.state).tools.user_id
+
+    def state_for_a_person(self) -> dict[str, Any]:
+        """The memory to keep when a person answers this turn instead of the bot: the change it
+        proposed was never put to the customer by the bot, so a later bare "yes" must not
+        confirm it; the person decides what to ask, and the change is proposed again."""
+        dialogue = DialogueState.model_validate(self.state)
+        if dialogue.tools.pending is None:
+            return self.state
+        dialogue.tools.pending = None
+        return dialogue.model_dump(mode="json")
 
 
 class RealtimeResponder(Protocol):
@@ -135,7 +167,7 @@ class RealtimeAgent:
         )
 
 
-def _goal_of(text: str, intent: IntentPrediction, under_way: str | None = None) -> str | None:
+def _goal_of(text: str, intent: IntentPrediction, under_way: Goal | None = None) -> Goal | None:
     """The request this message starts; switching away from one under way takes more certainty
     (a bare order number must not read as a new request)."""
     if intent.confidence < (LEAVE_CONFIDENCE if under_way else GOAL_CONFIDENCE):
@@ -174,7 +206,7 @@ class _Session:
     def slot(self, name: str) -> Any:
         return self.dialogue.slots.get(name)
 
-    def run(self, goal: str | None) -> str:
+    def run(self, goal: Goal | None) -> str:
         dialogue, entities = self.dialogue, self.entities
         pending = dialogue.tools.pending
         if pending is not None and (entities.yes or entities.no):
@@ -195,7 +227,22 @@ class _Session:
             identified = self._identify()
             if identified is not None:
                 return identified
-        return getattr(self, f"_goal_{dialogue.goal}")()
+        return self._pursue(dialogue.goal)
+
+    def _pursue(self, goal: Goal) -> str:
+        """The next step of the customer's request."""
+        steps: dict[Goal, Callable[[], str]] = {
+            "status": self._goal_status,
+            "cancel": self._goal_cancel,
+            "return": self._goal_return,
+            "exchange": self._goal_exchange,
+            "order_change": self._goal_order_change,
+            "order_address": self._goal_order_address,
+            "profile_address": self._goal_profile_address,
+            "password_reset": self._goal_password_reset,
+            "case": self._goal_case,
+        }
+        return steps[goal]()
 
     def _new_details(self) -> bool:
         entities = self.entities

@@ -116,6 +116,7 @@ class LlmRealtimeAgent:
                 kind="action",
                 grounded=True,
                 agent=AGENT,
+                written_by_model=True,
                 confidence=1.0 if state is not None else None,
             ),
             state=dialogue.model_dump(mode="json"),
