@@ -1,22 +1,38 @@
 """Shared fixtures. Tests that need PostgreSQL or Redis skip when the server is unreachable,
-except under CI=true, where an unreachable server fails the run."""
+except under CI=true, where an unreachable server fails the run.
+
+What a first start builds is built once per session and copied per test: the trained intent
+model, and the store migrated to head with the demo articles and the demo shop loaded (a SQLite
+file, and for PostgreSQL a template database). `build_services` finds such a store complete and
+adds nothing, so a test sees what it would after migrating and seeding its own.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import os
 import shutil
 import socket
+import sqlite3
+import sys
+import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import psycopg
+import pydantic_ai.models
 import pytest
 import redis
 
+import frontdesk
 from frontdesk.config import Settings, load_settings
+from frontdesk.embedding.minilm import packaged_model_dir
 from frontdesk.runtime.services import Services, build_services
-from frontdesk.training.intent_model import SHIPPED_FEATURES, read_examples
+from frontdesk.training.intent_model import SHIPPED_FEATURES, data_hash, read_examples
 from frontdesk.training.models_dir import model_dir, train_and_activate
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -24,6 +40,19 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("FRONTDESK_TEST_REDIS", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# No test reaches a model provider: with this False, pydantic-ai refuses every model request.
+# A fake provider on loopback allows requests only while it serves (`fake_openai.serve`, the
+# Bedrock stand-in in test_llm_providers.py), with pydantic-ai's override_allow_model_requests.
+pydantic_ai.models.ALLOW_MODEL_REQUESTS = False
+
+
+@pytest.fixture
+def allow_model_requests() -> Iterator[None]:
+    """For a test whose model request must be attempted although nothing answers it (e.g. a
+    provider client that fails before sending), as pydantic-ai's own tests do."""
+    with pydantic_ai.models.override_allow_model_requests(True):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -53,21 +82,104 @@ def require_server(name: str, host: str, port: int) -> None:
     pytest.skip(message)
 
 
+def _intent_model_key() -> str:
+    """Everything the trained model depends on: the seed examples, the features, the training
+    and encoder code, the MiniLM weights and the numeric libraries' versions."""
+    digest = hashlib.sha256()
+    digest.update(data_hash(read_examples()).encode())
+    digest.update(repr(SHIPPED_FEATURES).encode())
+    source = Path(frontdesk.__file__).parent
+    for package in ("training", "embedding"):
+        for path in sorted((source / package).rglob("*")):
+            if path.is_file() and path.suffix in {".py", ".csv"}:
+                digest.update(path.relative_to(source).as_posix().encode())
+                digest.update(path.read_bytes())
+    for path in sorted(packaged_model_dir().rglob("*")):
+        if path.is_file():
+            digest.update(f"{path.name} {path.stat().st_size}".encode())
+    for library in ("numpy", "scipy", "scikit-learn", "joblib"):
+        digest.update(f"{library}=={importlib.metadata.version(library)}".encode())
+    digest.update(sys.version.encode())
+    return digest.hexdigest()[:20]
+
+
 @pytest.fixture(scope="session")
-def trained_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trained_models(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     """The model a fresh install serves (the shipped features, calibrated on the seeded
-    validation split), trained once per test session, so the tests exercise the confidences
-    users get."""
-    data_dir = tmp_path_factory.mktemp("models")
-    train_and_activate(data_dir, read_examples(), features=SHIPPED_FEATURES)
-    return model_dir(data_dir)
+    validation split), so the tests exercise the confidences users get.
+
+    Training it takes minutes on a small machine, so it is trained once per session and kept in
+    pytest's cache (.pytest_cache) under a key of everything it is made from: a later session
+    reuses it until the seed data, the training or encoder code, the MiniLM files or the
+    libraries change. `pytest --cache-clear` or `-p no:cacheprovider` trains afresh."""
+    cache = getattr(request.config, "cache", None)
+    if cache is None:
+        data_dir = tmp_path_factory.mktemp("models")
+        train_and_activate(data_dir, read_examples(), features=SHIPPED_FEATURES)
+        return model_dir(data_dir)
+    kept = cache.mkdir("frontdesk-intent-model") / _intent_model_key()
+    if not kept.is_dir():
+        fresh = Path(tempfile.mkdtemp(dir=kept.parent, prefix="training-"))
+        train_and_activate(fresh, read_examples(), features=SHIPPED_FEATURES)
+        try:  # another session may have finished the same model first; either copy serves
+            fresh.rename(kept)
+        except OSError:
+            shutil.rmtree(fresh, ignore_errors=True)
+    return model_dir(kept)
+
+
+def _first_start(data_dir: Path, store_url: str | None = None) -> None:
+    """Build and close the services once over `data_dir` (and `store_url`), as `frontdesk serve`
+    does on a first start, with no developer config or FRONTDESK_ variables in the way."""
+    with pytest.MonkeyPatch.context() as patch:
+        for key in list(os.environ):
+            if key.startswith("FRONTDESK_") and not key.startswith("FRONTDESK_TEST_"):
+                patch.delenv(key)
+        patch.chdir(data_dir.parent)  # no frontdesk.toml here
+        build_services(load_settings(data_dir=data_dir, store={"url": store_url})).close()
+
+
+@pytest.fixture(scope="session")
+def seeded_store_file(tmp_path_factory: pytest.TempPathFactory, trained_models: Path) -> Path:
+    """The embedded store after a first start, as one self-contained SQLite file (the backup API
+    copies a consistent snapshot, WAL included)."""
+    data_dir = tmp_path_factory.mktemp("seeded-sqlite") / "data"
+    shutil.copytree(trained_models, model_dir(data_dir))
+    _first_start(data_dir)
+    template = data_dir.parent / "frontdesk.db"
+    with (
+        closing(sqlite3.connect(data_dir / "frontdesk.db")) as source,
+        closing(sqlite3.connect(template)) as copy,
+    ):
+        source.backup(copy)
+    return template
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, trained_models: Path) -> Path:
+def data_dir(tmp_path: Path, trained_models: Path, seeded_store_file: Path) -> Path:
+    """A data dir as a first start leaves it: the shipped model and the seeded embedded store."""
     folder = tmp_path / "data"
     shutil.copytree(trained_models, model_dir(folder))
+    shutil.copyfile(seeded_store_file, folder / "frontdesk.db")
     return folder
+
+
+def _admin_url_for(name: str) -> str:
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    return f"{base}/{name}"
+
+
+def _create_database(name: str, template: str | None = None) -> None:
+    copy = f' TEMPLATE "{template}"' if template else ""
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"{copy}')
+
+
+def _drop_database(name: str) -> None:
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -75,12 +187,37 @@ def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database, dropped afterwards."""
     require_server("PostgreSQL", "127.0.0.1", 5432)
     name = f"frontdesk_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    yield f"{base}/{name}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _create_database(name)
+    yield _admin_url_for(name)
+    _drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def seeded_postgres_template(
+    tmp_path_factory: pytest.TempPathFactory, trained_models: Path
+) -> Iterator[str]:
+    """A PostgreSQL database after a first start, never connected to again: CREATE DATABASE
+    copies it only while nobody is connected."""
+    require_server("PostgreSQL", "127.0.0.1", 5432)
+    name = f"frontdesk_template_{uuid.uuid4().hex[:12]}"
+    _create_database(name)
+    data_dir = tmp_path_factory.mktemp("seeded-postgres") / "data"
+    shutil.copytree(trained_models, model_dir(data_dir))
+    try:
+        _first_start(data_dir, _admin_url_for(name))
+        yield name
+    finally:
+        _drop_database(name)
+
+
+@pytest.fixture
+def seeded_postgres_url(seeded_postgres_template: str) -> Iterator[str]:
+    """A PostgreSQL database as a first start leaves it, copied from the session's template,
+    dropped afterwards."""
+    name = f"frontdesk_test_{uuid.uuid4().hex[:12]}"
+    _create_database(name, template=seeded_postgres_template)
+    yield _admin_url_for(name)
+    _drop_database(name)
 
 
 @pytest.fixture
@@ -101,7 +238,7 @@ def backend_settings(request: pytest.FixtureRequest, data_dir: Path) -> Settings
     """Settings for the embedded default and for the scale-out engines, as equals."""
     if request.param == "sqlite":
         return load_settings(data_dir=data_dir)
-    url = request.getfixturevalue("postgres_url")
+    url = request.getfixturevalue("seeded_postgres_url")
     name = request.getfixturevalue("redis_queue_name")
     return load_settings(
         data_dir=data_dir,
@@ -115,6 +252,19 @@ def services(backend_settings: Settings) -> Iterator[Services]:
     built = build_services(backend_settings)
     yield built
     built.close()
+
+
+class WatchedCondition(threading.Condition):
+    """A real condition variable that also says when someone starts waiting on it, so a test can
+    act exactly while the code under test waits (its own wake-up path, unchanged)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waiting.set()
+        return super().wait(timeout)
 
 
 STAFF_PASSWORD = "correct horse battery staple"

@@ -20,6 +20,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic_ai.models import override_allow_model_requests
 
 from server import free_port
 
@@ -130,7 +131,9 @@ def serve(fake: FakeOpenAI) -> Iterator[str]:
     while not server.started:
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}/v1"
+        # The suite refuses model requests (conftest.py); this fake on loopback may be asked.
+        with override_allow_model_requests(True):
+            yield f"http://127.0.0.1:{port}/v1"
     finally:
         server.should_exit = True
         thread.join(5)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from conftest import REDIS_URL
+from conftest import REDIS_URL, WatchedCondition
 from frontdesk.queue.base import Queue
 from frontdesk.queue.redis_streams import RedisStreamsQueue
 from frontdesk.queue.sqlite import SqliteQueue
@@ -81,25 +81,15 @@ def age_pending_entries(queue: RedisStreamsQueue, seconds: float) -> None:
         )
 
 
-class WatchedCondition(threading.Condition):
-    """A real condition variable that also tells when someone starts waiting on it, so a test can
-    enqueue exactly while a SQLite claim waits (the queue's own wake-up path, unchanged)."""
-
-    def __init__(self, waiting: threading.Event) -> None:
-        super().__init__()
-        self.waiting = waiting
-
-    def wait(self, timeout: float | None = None) -> bool:
-        self.waiting.set()
-        return super().wait(timeout)
-
-
 @pytest.fixture(params=["sqlite", "redis"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     clock = TestClock()
     if request.param == "sqlite":
         built = Backend(SqliteQueue(tmp_path / "queue.db", LEASE, MAX_ATTEMPTS, clock), clock)
-        built.queue._wakeup = WatchedCondition(built.waiting)  # type: ignore[attr-defined]
+        # A claim waits on this condition; watching it shows when a claim is waiting.
+        wakeup = WatchedCondition()
+        built.queue._wakeup = wakeup  # type: ignore[attr-defined]
+        built.waiting = wakeup.waiting
     else:
         name = request.getfixturevalue("redis_queue_name")
         client_name = f"{name}-{uuid.uuid4().hex[:6]}"

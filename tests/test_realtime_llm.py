@@ -149,7 +149,7 @@ def test_escalation_reply_is_drafted_by_the_model_from_the_case(
 
 
 def test_a_provider_failure_outside_pydantic_ai_falls_back_too(
-    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, allow_model_requests: None
 ) -> None:
     """Bedrock without credentials: botocore raises before any request, not as an AgentRunError."""
     for name in AWS_CREDENTIAL_SOURCES:
