@@ -13,7 +13,8 @@ import pytest
 from fake_openai import FakeOpenAI, say
 from fake_openai import serve as serve_model
 from fake_servers import FakeShopify, serve
-from frontdesk.agents.realtime.agent import DialogueState, RealtimeAgent
+from frontdesk.agents.realtime.agent import RealtimeAgent
+from frontdesk.agents.realtime.dialogue import DialogueState
 from frontdesk.agents.realtime.llm import LlmRealtimeAgent
 from frontdesk.clock import utcnow
 from frontdesk.commerce.base import CHANGE_NAMES, EVERY_CHANGE, Change

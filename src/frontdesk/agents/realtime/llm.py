@@ -18,7 +18,8 @@ import structlog
 from pydantic_ai import Agent, RunContext, Tool
 from pydantic_ai.models import Model
 
-from frontdesk.agents.realtime.agent import DialogueState, RealtimeAgent, RealtimeTurn
+from frontdesk.agents.realtime.agent import RealtimeAgent
+from frontdesk.agents.realtime.dialogue import DialogueState, RealtimeTurn
 from frontdesk.agents.realtime.entities import extract
 from frontdesk.contracts import DraftReply, InboundMessage, IntentPrediction, ToolCall, ToolResult
 from frontdesk.llm.models import PROVIDER_FAILURES

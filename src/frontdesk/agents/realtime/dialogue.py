@@ -1,0 +1,62 @@
+"""What the real-time agent remembers of a conversation and what one turn of it gives back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from frontdesk.contracts import CustomerProfile, DraftReply, ToolCall, ToolResult
+from frontdesk.tools.toolbox import ToolState
+
+Goal = Literal[
+    "status",
+    "cancel",
+    "return",
+    "exchange",
+    "order_address",
+    "order_change",
+    "profile_address",
+    "password_reset",
+    "case",
+]
+
+
+class DialogueState(BaseModel):
+    tools: ToolState = ToolState()
+    goal: Goal | None = None
+    order_id: str | None = None
+    item_ids: list[str] = []
+    slots: dict[str, Any] = {}  # what the customer said in earlier turns of this request
+    proposal: str | None = None  # the change awaiting a yes, as it was put to the customer
+
+
+@dataclass
+class RealtimeTurn:
+    draft: DraftReply
+    state: dict[str, Any]
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_results: list[ToolResult] = field(default_factory=list)
+    customer: CustomerProfile | None = None
+    amount_at_stake: float | None = None
+
+    @property
+    def order_id(self) -> str | None:
+        """The order the request is about, once the customer named or chose one."""
+        return DialogueState.model_validate(self.state).order_id
+
+    @property
+    def user_id(self) -> str | None:
+        """The authenticated customer, if any."""
+        return DialogueState.model_validate(self.state).tools.user_id
+
+    def state_for_a_person(self) -> dict[str, Any]:
+        """The memory to keep when a person answers this turn instead of the bot: the change it
+        proposed was never put to the customer by the bot, so a later bare "yes" must not
+        confirm it; the person decides what to ask, and the change is proposed again."""
+        dialogue = DialogueState.model_validate(self.state)
+        if dialogue.tools.pending is None:
+            return self.state
+        dialogue.tools.pending = None
+        return dialogue.model_dump(mode="json")
