@@ -57,6 +57,22 @@ class ServerProcess:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
 
+    def pause(self) -> None:
+        """Freeze the process where it is (SIGSTOP), so its state can be looked at unchanged;
+        returns once the kernel reports it stopped."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+        stat = Path(f"/proc/{self.process.pid}/stat")
+        for _ in range(1000):
+            if stat.read_text().rsplit(")", 1)[1].split()[0] in {"T", "t"}:
+                return
+            time.sleep(0.01)
+        raise RuntimeError("the server did not stop")
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()

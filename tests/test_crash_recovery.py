@@ -1,15 +1,24 @@
 """SIGKILL the service while it works through 1,000 accepted messages; after a restart every
-message is processed and none is answered twice."""
+message is processed and none is answered twice.
+
+The kill is placed by what the service has done, not by the clock: all messages are accepted
+first by a service without a worker; then a service with its worker is frozen (SIGSTOP) at a
+moment when it has processed some messages and holds a claimed, unacknowledged batch, checked
+in the store and the queue while it stands still, and killed there."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from sqlalchemy import select
 
 from conftest import REDIS_URL
@@ -51,24 +60,59 @@ def processed(store: Store) -> int:
     return store.count_messages().get("processed", 0)
 
 
-def run_crash_and_recover(env: dict[str, str], store_url: str, log_path: Path) -> None:
-    # Small batches keep the worker busy long enough to be caught in the middle.
+def wait_until(condition: Callable[[], bool], what: str, bound: float = 300) -> None:
+    """Poll `condition` until it holds; the bound only keeps a broken service from hanging."""
+    deadline = time.monotonic() + bound
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {bound} s")
+        time.sleep(0.05)
+
+
+def freeze_mid_batch(server: ServerProcess, store: Store, in_flight: Callable[[], int]) -> int:
+    """Freeze the service once it has processed messages and holds a claimed batch; returns how
+    many were processed at that point."""
+    frozen: list[int] = []
+
+    def caught() -> bool:
+        if processed(store) == 0 or in_flight() == 0:
+            return False
+        server.pause()
+        done = processed(store)
+        if in_flight() > 0 and 0 < done < MESSAGES:
+            frozen.append(done)
+            return True
+        server.resume()  # it acknowledged or finished between the looks
+        return False
+
+    wait_until(caught, "the worker caught holding a claimed batch")
+    return frozen[0]
+
+
+def run_crash_and_recover(
+    env: dict[str, str], store_url: str, log_path: Path, in_flight: Callable[[], int]
+) -> None:
+    # Small batches, so a batch in flight is a small part of the work; a short lease, so the
+    # restarted worker reclaims the killed one's batch soon.
     env = {**env, "FRONTDESK_QUEUE__LEASE_SECONDS": "2", "FRONTDESK_WORKER__BATCH_SIZE": "4"}
-    server = ServerProcess(env, log_path)
-    server.start()
     store = Store(create_store_engine(store_url))
+    server = ServerProcess(env, log_path, command=("serve", "--no-worker"))
+    server.start()
     try:
         accepted = post_all(server.url)
         assert len(set(accepted)) == MESSAGES
-        done_at_kill = processed(store)
-        server.kill()
-        assert 0 < done_at_kill < MESSAGES, f"{done_at_kill} processed: not killed mid-way"
+        assert processed(store) == 0
+        server.stop()
 
         server = ServerProcess(env, log_path)
         server.start()
-        deadline = time.monotonic() + 120
-        while processed(store) < MESSAGES and time.monotonic() < deadline:
-            time.sleep(0.25)
+        done_at_kill = freeze_mid_batch(server, store, in_flight)
+        server.kill()
+        assert processed(store) == done_at_kill  # nothing after the freeze
+
+        server = ServerProcess(env, log_path)
+        server.start()
+        wait_until(lambda: processed(store) == MESSAGES, "every message processed")
         assert store.count_messages() == {"processed": MESSAGES}
 
         with store.session() as session:
@@ -94,10 +138,19 @@ def run_crash_and_recover(env: dict[str, str], store_url: str, log_path: Path) -
 
 @pytest.mark.slow
 def test_sigkill_with_the_embedded_sqlite_queue(data_dir: Path, tmp_path: Path) -> None:
+    def leased() -> int:
+        queue = data_dir / "queue.db"
+        if not queue.exists():
+            return 0
+        with closing(sqlite3.connect(queue)) as db:
+            [(count,)] = db.execute("SELECT count(*) FROM jobs WHERE lease_token IS NOT NULL")
+        return count
+
     run_crash_and_recover(
         {"FRONTDESK_DATA_DIR": str(data_dir)},
         f"sqlite:///{data_dir / 'frontdesk.db'}",
         tmp_path / "server.log",
+        leased,
     )
 
 
@@ -105,14 +158,26 @@ def test_sigkill_with_the_embedded_sqlite_queue(data_dir: Path, tmp_path: Path) 
 def test_sigkill_with_redis_streams_and_postgresql(
     data_dir: Path, tmp_path: Path, postgres_url: str, redis_queue_name: str
 ) -> None:
-    run_crash_and_recover(
-        {
-            "FRONTDESK_DATA_DIR": str(data_dir),
-            "FRONTDESK_STORE__URL": postgres_url,
-            "FRONTDESK_QUEUE__BACKEND": "redis",
-            "FRONTDESK_QUEUE__REDIS_URL": REDIS_URL,
-            "FRONTDESK_QUEUE__NAME": redis_queue_name,
-        },
-        postgres_url,
-        tmp_path / "server.log",
-    )
+    client = redis.Redis.from_url(REDIS_URL)
+
+    stream, group = f"{redis_queue_name}:jobs", f"{redis_queue_name}:workers"
+
+    def pending() -> int:
+        try:
+            return client.xpending(stream, group)["pending"]
+        except redis.ResponseError:  # no stream or group yet
+            return 0
+
+    with closing(client):
+        run_crash_and_recover(
+            {
+                "FRONTDESK_DATA_DIR": str(data_dir),
+                "FRONTDESK_STORE__URL": postgres_url,
+                "FRONTDESK_QUEUE__BACKEND": "redis",
+                "FRONTDESK_QUEUE__REDIS_URL": REDIS_URL,
+                "FRONTDESK_QUEUE__NAME": redis_queue_name,
+            },
+            postgres_url,
+            tmp_path / "server.log",
+            pending,
+        )
