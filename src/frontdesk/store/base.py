@@ -7,9 +7,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, text
+from sqlalchemy import CursorResult, Engine, Update, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from frontdesk.clock import utcnow
@@ -36,6 +36,12 @@ class StoreBase:
     def ping(self) -> None:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+
+
+def changed_rows(session: Session, statement: Update) -> int:
+    """How many rows an UPDATE changed. Session.execute is typed to return a plain Result for
+    any statement; for an UPDATE it is a CursorResult, which carries the count."""
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
 
 
 def audit(actor: str, action: str, subject_id: str, data: dict[str, Any]) -> AuditRow:

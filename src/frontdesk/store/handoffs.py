@@ -22,7 +22,7 @@ from frontdesk.handoffs.errors import (
     UnknownHandoff,
 )
 from frontdesk.store import rows
-from frontdesk.store.base import BOT_AUTHOR, StoreBase, add_reply, audit
+from frontdesk.store.base import BOT_AUTHOR, StoreBase, add_reply, audit, changed_rows
 from frontdesk.store.tables import ConversationRow, DecisionRow, HandoffRow, MessageRow, ReplyRow
 
 EDITED_SIMILARITY = 0.6
@@ -128,11 +128,12 @@ class HandoffsStore(StoreBase):
             allowed = HandoffRow.status == "open"
             if not override:
                 allowed &= HandoffRow.assignee.is_(None) | (HandoffRow.assignee == actor)
-            changed = session.execute(
+            changed = changed_rows(
+                session,
                 update(HandoffRow)
                 .where(HandoffRow.id == handoff_id, allowed)
-                .values(assignee=assignee, claimed_at=claimed_at)
-            ).rowcount
+                .values(assignee=assignee, claimed_at=claimed_at),
+            )
             handoff = session.get(HandoffRow, handoff_id)
             if handoff is None:
                 raise UnknownHandoff(handoff_id)
@@ -178,7 +179,8 @@ class HandoffsStore(StoreBase):
             return [
                 (text_, correct or predicted, outcome, message_id)
                 for text_, predicted, outcome, correct, message_id in session.execute(query)
-                if outcome != "wrong_intent" or correct
+                # `outcome != "rewritten"` in SQL already leaves out a missing outcome.
+                if outcome is not None and (outcome != "wrong_intent" or correct)
             ]
 
 

@@ -55,6 +55,7 @@ def service_metrics(store: Store, since: datetime, until: datetime) -> ServiceMe
             )
             is not None
             for conversation, resolved_at, _, _ in resolved
+            if resolved_at is not None  # always: the window's bounds leave out open handoffs
         )
         escalated_further = sum(1 for *_, escalations in resolved if escalations)
     counts = Counter(tier for tier, _ in decided)

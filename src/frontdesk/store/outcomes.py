@@ -20,7 +20,14 @@ from frontdesk.contracts import (
     TurnOutcome,
 )
 from frontdesk.store import rows
-from frontdesk.store.base import BOT_AUTHOR, StoreBase, add_reply, audit, new_id
+from frontdesk.store.base import (
+    BOT_AUTHOR,
+    StoreBase,
+    add_reply,
+    audit,
+    changed_rows,
+    new_id,
+)
 from frontdesk.store.errors import StaleDialogue
 from frontdesk.store.tables import (
     ConversationRow,
@@ -123,11 +130,12 @@ class OutcomesStore(StoreBase):
 
 def _record(session: Session, outcome: TurnOutcome, now: datetime) -> bool:
     message = outcome.message
-    claimed = session.execute(
+    claimed = changed_rows(
+        session,
         update(MessageRow)
         .where(MessageRow.id == message.id, MessageRow.state != "processed")
-        .values(state="processed", processed_at=now)
-    ).rowcount
+        .values(state="processed", processed_at=now),
+    )
     if claimed == 0:
         return False
     session.add(_decision_row(outcome, now))

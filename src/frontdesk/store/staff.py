@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError, VerifyMismatchError
@@ -62,16 +62,21 @@ def authenticate(store: Store, username: str, password: str) -> StaffUser | None
             HASHER.verify(stored, password)
         except (VerifyMismatchError, VerificationError):
             return None
-        return StaffUser(row.username, row.role) if row else None
+        return _user(row) if row else None
 
 
 def list_users(store: Store) -> list[StaffUser]:
     with store.session() as session:
         rows = session.scalars(select(StaffUserRow).order_by(StaffUserRow.username))
-        return [StaffUser(row.username, row.role) for row in rows]
+        return [_user(row) for row in rows]
 
 
 def find_user(store: Store, username: str) -> StaffUser | None:
     with store.session() as session:
         row = session.get(StaffUserRow, username)
-        return StaffUser(row.username, row.role) if row else None
+        return _user(row) if row else None
+
+
+def _user(row: StaffUserRow) -> StaffUser:
+    # The column is a plain string; add_user stores only one of ROLES in it.
+    return StaffUser(row.username, cast(Role, row.role))

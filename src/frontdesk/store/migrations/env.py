@@ -4,6 +4,8 @@ from frontdesk.store.database import create_store_engine
 from frontdesk.store.tables import Base
 
 url = context.config.get_main_option("sqlalchemy.url")
+if url is None:
+    raise RuntimeError("the Alembic configuration names no sqlalchemy.url")
 
 if context.is_offline_mode():
     context.configure(url=url, target_metadata=Base.metadata, literal_binds=True)
