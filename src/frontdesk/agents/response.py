@@ -181,13 +181,13 @@ def _best_sentences(asked: set[str], passages: list[Passage]) -> list[_Sentence]
             break
         if chosen and length + len(sentence.text) + 1 > ANSWER_CHARS:
             continue
-        words = asked & sentence.words
+        answered = asked & sentence.words
         # Another passage earns a place only by answering a part of the question not yet answered.
         opened = {c.passage for c in chosen}
-        if opened and sentence.passage not in opened and not words - covered:
+        if opened and sentence.passage not in opened and not answered - covered:
             continue
         chosen.append(sentence)
-        covered |= words
+        covered |= answered
         length += len(sentence.text) + 1
     return sorted(chosen, key=lambda s: (s.passage, s.order))
 

@@ -8,7 +8,7 @@ confirmation themselves, so no phrasing of a message can skip them.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from frontdesk.agents.realtime.dialogue import DialogueState, Goal, RealtimeTurn
 from frontdesk.agents.realtime.entities import extract
@@ -34,11 +34,11 @@ LEAVE_CONFIDENCE = 0.9
 
 class RealtimeResponder(Protocol):
     def wants(
-        self, message: InboundMessage, intent: IntentPrediction, state: dict | None
+        self, message: InboundMessage, intent: IntentPrediction, state: dict[str, Any] | None
     ) -> bool: ...
 
     def respond(
-        self, message: InboundMessage, intent: IntentPrediction, state: dict | None
+        self, message: InboundMessage, intent: IntentPrediction, state: dict[str, Any] | None
     ) -> RealtimeTurn: ...
 
 
@@ -49,7 +49,9 @@ class RealtimeAgent:
         self.toolbox = toolbox
         self.handoff_intents = handoff_intents
 
-    def wants(self, message: InboundMessage, intent: IntentPrediction, state: dict | None) -> bool:
+    def wants(
+        self, message: InboundMessage, intent: IntentPrediction, state: dict[str, Any] | None
+    ) -> bool:
         """True when this message belongs to an account request, new or under way."""
         dialogue = DialogueState.model_validate(state or {})
         if _goal_of(message.text, intent) is not None:
@@ -67,7 +69,7 @@ class RealtimeAgent:
         return not leaving or bool(relevant or entities.name or entities.address)
 
     def respond(
-        self, message: InboundMessage, intent: IntentPrediction, state: dict | None
+        self, message: InboundMessage, intent: IntentPrediction, state: dict[str, Any] | None
     ) -> RealtimeTurn:
         dialogue = DialogueState.model_validate(state or {})
         entities = extract(message.text)

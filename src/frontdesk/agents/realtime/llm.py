@@ -86,11 +86,13 @@ class LlmRealtimeAgent:
             tools=[_tool(spec) for spec in toolbox.tools.values()],
         )
 
-    def wants(self, message: InboundMessage, intent: IntentPrediction, state: dict | None) -> bool:
+    def wants(
+        self, message: InboundMessage, intent: IntentPrediction, state: dict[str, Any] | None
+    ) -> bool:
         return self.fallback.wants(message, intent, state)
 
     def respond(
-        self, message: InboundMessage, intent: IntentPrediction, state: dict | None
+        self, message: InboundMessage, intent: IntentPrediction, state: dict[str, Any] | None
     ) -> RealtimeTurn:
         dialogue = DialogueState.model_validate(state or {})
         turn = Turn(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from frontdesk.commerce.models import Order, PaymentMethod, Product, Variant
@@ -80,7 +81,7 @@ def no_account_for_name(first: str, last: str, zip_code: str) -> str:
     )
 
 
-def ask_order(orders: list[Order], eligible: set[str] | None) -> str:
+def ask_order(orders: list[Order], eligible: AbstractSet[str] | None) -> str:
     if not orders:
         return "I don't see any orders on your account. Which order number is it about?"
     listed = "; ".join(f"{o.order_id} ({o.status})" for o in orders)

@@ -298,8 +298,8 @@ class DialogueSession:
             payment_method_id=method,
         )
 
-    def _product_variants(self, new_ids: list[str]) -> dict[str, dict]:
-        variants = {}
+    def _product_variants(self, new_ids: list[str]) -> dict[str, dict[str, Any]]:
+        variants: dict[str, dict[str, Any]] = {}
         for item_id in new_ids:
             result = self.call("get_item_details", item_id=item_id)
             variants[item_id] = result.output
