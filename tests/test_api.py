@@ -52,7 +52,7 @@ def process_queued(client: TestClient) -> int:
     messages it claimed."""
     worker = client.app.state.services.worker("test")
     claimed = 0
-    while batch := worker.run_once(wait_seconds=0):
+    while batch := worker.run_once():
         claimed += batch
     return claimed
 

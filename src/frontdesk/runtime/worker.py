@@ -50,20 +50,20 @@ class Worker:
         log.info("worker.started", consumer=self.consumer)
         while not self.stopping.is_set():
             try:
-                self.run_once()
+                self.run_once(wait_seconds=self.idle_poll_seconds)
             except Exception:  # a store or queue outage: back off, keep the worker alive
                 log.exception("worker.error")
                 self.stopping.wait(1.0)
         log.info("worker.stopped", consumer=self.consumer)
 
-    def run_once(self, wait_seconds: float | None = None) -> int:
-        """Claim one batch (waiting up to `wait_seconds`, by default the idle poll), process it,
-        acknowledge or retry each message; returns how many messages were claimed. The thread
-        loop is this, repeated; tests call it directly to process what is queued, in order."""
+    def run_once(self, wait_seconds: float = 0.0) -> int:
+        """Claim one batch, waiting up to `wait_seconds` for one to arrive (by default not at
+        all: what is queued now), process it, acknowledge or retry each message; returns how
+        many messages were claimed. The thread loop is this, waiting the idle poll each time;
+        tests and benchmarks call it directly to process what is queued, in order."""
         if time.monotonic() - self._last_sweep > SWEEP_EVERY_SECONDS:
             self.requeue_stranded()
-        wait = self.idle_poll_seconds if wait_seconds is None else wait_seconds
-        jobs = self.queue.claim(self.consumer, self.batch_size, wait)
+        jobs = self.queue.claim(self.consumer, self.batch_size, wait_seconds)
         if not jobs:
             return 0
         result = self.pipeline.process([job.message_id for job in jobs])
