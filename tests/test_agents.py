@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from frontdesk.training.intent_model import Example, read_examples, train
 
 
+@pytest.mark.slow  # trains on the whole seed set: about 15 s
 def test_seed_classifier_learns_the_shop_intents() -> None:
     model = train(read_examples())
     assert len(model.labels) >= 21

@@ -238,6 +238,7 @@ def test_cli_train_eval_list_promote_rollback(tmp_path: Path, monkeypatch) -> No
         get_settings.cache_clear()
 
 
+@pytest.mark.slow  # trains on the whole seed set: about 15 s
 def test_retraining_from_exported_rows_is_one_command(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("FRONTDESK_DATA_DIR", str(tmp_path / "data"))
     get_settings.cache_clear()
