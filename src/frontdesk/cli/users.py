@@ -22,7 +22,7 @@ def add_staff(
 ) -> None:
     """Create a staff account (the password is asked for, or read from standard input)."""
     from frontdesk.runtime.services import open_store
-    from frontdesk.store.staff import StaffError, add_user
+    from frontdesk.store.staff import StaffError, add_user, as_role
 
     settings = settings_or_exit()
     if password_stdin:
@@ -30,7 +30,7 @@ def add_staff(
     else:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     try:
-        user = add_user(open_store(settings), username, password, role)  # type: ignore[arg-type]
+        user = add_user(open_store(settings), username, password, as_role(role))
     except StaffError as exc:
         raise fail(str(exc), code=2) from None
     console.print(f"added {user.username} ({user.role})")

@@ -35,6 +35,14 @@ class StaffError(ValueError):
     pass
 
 
+def as_role(name: str) -> Role:
+    """A role given by name (on the command line), or StaffError."""
+    for role in ROLES:
+        if name == role:
+            return role
+    raise StaffError(f"role must be one of {', '.join(ROLES)}")
+
+
 def add_user(store: Store, username: str, password: str, role: Role) -> StaffUser:
     if role not in ROLES:
         raise StaffError(f"role must be one of {', '.join(ROLES)}")
