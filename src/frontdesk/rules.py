@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WORKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
 
 
 class _Rule(BaseModel):
@@ -99,7 +100,7 @@ class BusinessHours(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     timezone: str = "America/New_York"
-    days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    days: list[Weekday] = Field(default_factory=lambda: list(WORKDAYS))
     open: time = time(8, 0)
     close: time = time(20, 0)
 

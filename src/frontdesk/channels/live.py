@@ -13,6 +13,7 @@ import threading
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from types import TracebackType
 from typing import Any, Protocol
 
 import redis
@@ -36,7 +37,12 @@ class LiveFeed(Protocol):
 class Subscription(Protocol):
     async def __aenter__(self) -> AsyncIterator[dict[str, Any]]: ...
 
-    async def __aexit__(self, *exc_info: object) -> None: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None: ...
 
 
 class LocalLiveFeed:
@@ -59,7 +65,9 @@ class LocalLiveFeed:
         return self._subscription(conversation_id)
 
     @asynccontextmanager
-    async def _subscription(self, conversation_id: str) -> AsyncIterator[AsyncIterator[dict]]:
+    async def _subscription(
+        self, conversation_id: str
+    ) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(BUFFERED_EVENTS)
         watcher = (asyncio.get_running_loop(), queue)
         with self._lock:
@@ -94,7 +102,9 @@ class RedisLiveFeed:
         return self._subscription(conversation_id)
 
     @asynccontextmanager
-    async def _subscription(self, conversation_id: str) -> AsyncIterator[AsyncIterator[dict]]:
+    async def _subscription(
+        self, conversation_id: str
+    ) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
         client = redis.asyncio.Redis.from_url(self.url)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         await pubsub.subscribe(self.prefix + conversation_id)

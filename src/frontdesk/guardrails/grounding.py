@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from frontdesk.contracts import GuardrailVerdict
+from frontdesk.contracts import GuardrailStage, GuardrailVerdict
 from frontdesk.guardrails.base import GuardrailSubject, verdict
 from frontdesk.knowledge.terms import sentences
 
@@ -95,7 +95,7 @@ def claims(draft_text: str) -> list[str]:
 
 class Groundedness:
     name = "groundedness"
-    stage = "draft"
+    stage: GuardrailStage = "draft"
 
     def check(self, subject: GuardrailSubject) -> GuardrailVerdict:
         draft = subject.draft

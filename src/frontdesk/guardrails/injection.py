@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from frontdesk.contracts import GuardrailVerdict
+from frontdesk.contracts import GuardrailStage, GuardrailVerdict
 from frontdesk.guardrails.base import GuardrailSubject, verdict
 
 _ANY = r"(?:all|any|every|the|your|my|these|those|previous|prior|above|earlier|preceding|"
@@ -65,7 +65,7 @@ def injection_techniques(text: str) -> list[str]:
 
 class PromptInjection:
     name = "prompt_injection"
-    stage = "input"
+    stage: GuardrailStage = "input"
 
     def check(self, subject: GuardrailSubject) -> GuardrailVerdict:
         techniques = injection_techniques(subject.text)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from frontdesk.contracts import GuardrailVerdict
+from frontdesk.contracts import GuardrailStage, GuardrailVerdict
 from frontdesk.guardrails.base import GuardrailSubject, verdict
 
 
@@ -11,7 +11,7 @@ class OffTopic:
     the assistant must not answer questions it was not built for ("write me a poem")."""
 
     name = "off_topic"
-    stage = "input"
+    stage: GuardrailStage = "input"
 
     def check(self, subject: GuardrailSubject) -> GuardrailVerdict:
         intent, draft = subject.intent, subject.draft

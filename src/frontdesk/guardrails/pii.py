@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from frontdesk.contracts import GuardrailVerdict
+from frontdesk.contracts import GuardrailStage, GuardrailVerdict
 from frontdesk.guardrails.base import GuardrailSubject, is_generated, verdict
 
 PiiKind = Literal["CARD", "EMAIL", "PHONE", "ADDRESS"]
@@ -104,7 +104,7 @@ class PiiDisclosure:
     else's email, phone or address)."""
 
     name = "pii_disclosure"
-    stage = "draft"
+    stage: GuardrailStage = "draft"
 
     def check(self, subject: GuardrailSubject) -> GuardrailVerdict:
         draft = subject.draft

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 
-from frontdesk.contracts import GuardrailVerdict
+from frontdesk.contracts import GuardrailStage, GuardrailVerdict
 from frontdesk.guardrails.base import GuardrailSubject, is_generated, verdict
 from frontdesk.vocabulary import money_mentions, sentences
 
@@ -61,7 +61,7 @@ def _values(data: object) -> list[str]:
 
 def unsupported_terms(sentence: str, evidence: str) -> list[str]:
     """The sums, shares, dates and durations in `sentence` that `evidence` does not state."""
-    terms = []
+    terms: list[str] = []
     known_numbers = _numbers(evidence)
     lowered = evidence.lower()
     terms.extend(
@@ -92,7 +92,7 @@ def promise_beyond(sentence: str, evidence: str) -> list[str]:
 
 class PolicyPromise:
     name = "policy_promise"
-    stage = "draft"
+    stage: GuardrailStage = "draft"
 
     def check(self, subject: GuardrailSubject) -> GuardrailVerdict:
         draft = subject.draft

@@ -7,11 +7,12 @@ import sys
 from typing import Any
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
 
 from frontdesk.guardrails.pii import redact
 
 
-def redact_personal_data(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+def redact_personal_data(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
     """Emails, phone and card numbers and street addresses never reach the logs, whichever
     field (or exception text) carries them."""
     return {key: _redacted(value) for key, value in event.items()}

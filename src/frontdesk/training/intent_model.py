@@ -233,7 +233,8 @@ def train(
             )
             candidates.append((accuracy, -FEATURE_COST[feature_set], c, feature_set, pipeline))
     accuracy, _, c, feature_set, pipeline = max(candidates, key=lambda row: row[:3])
-    calibrator, calibration_scores, threshold = Calibrator("temperature"), {}, 0.0
+    calibration_scores: dict[str, float] = {}
+    calibrator, threshold = Calibrator("temperature"), 0.0
     model = IntentModel(pipeline, calibrator, 0.0, "")
     if validation:
         known = [i for i, label in enumerate(truth) if label in model.labels]

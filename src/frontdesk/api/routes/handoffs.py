@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 
@@ -21,7 +21,7 @@ from frontdesk.http.deps import HandoffId, HandoffsDep
 from frontdesk.http.security import StaffDep
 
 router = APIRouter(prefix="/v1", tags=["handoffs"])
-REFUSALS = {
+REFUSALS: dict[int | str, dict[str, Any]] = {
     403: {"description": "not for this role"},
     404: {"description": "unknown handoff"},
     409: {"description": "answered already, or someone else holds it"},

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Request, Response, status
 
@@ -30,7 +30,7 @@ IdempotencyKey = Annotated[
     ),
 ]
 
-ACCEPTED = {
+ACCEPTED: dict[int | str, dict[str, Any]] = {
     status.HTTP_202_ACCEPTED: {"description": "stored and queued"},
     status.HTTP_403_FORBIDDEN: {"description": "continuing without the conversation token"},
     status.HTTP_404_NOT_FOUND: {"description": "unknown conversation"},
