@@ -12,11 +12,17 @@ time), so no client clock can move it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import redis
 
 from frontdesk.clock import epoch_seconds
 from frontdesk.queue.base import DeadLetter, Job
+
+# redis-py types each reply as the union of all the shapes it can take (RESP2 or RESP3, bytes or
+# decoded, with scores or without); the client here decodes responses, so these are its shapes.
+Fields = dict[str, str]
+Entry = tuple[str, Fields]
 
 
 class RedisStreamsQueue:
@@ -56,8 +62,15 @@ class RedisStreamsQueue:
         jobs = self._reclaim_stale(consumer, max_jobs)
         if len(jobs) < max_jobs:
             block_ms = None if jobs else max(1, int(wait_seconds * 1000))
-            answer = self.client.xreadgroup(
-                self.group, consumer, {self.stream: ">"}, count=max_jobs - len(jobs), block=block_ms
+            answer = cast(
+                list[tuple[str, list[Entry]]] | None,
+                self.client.xreadgroup(
+                    self.group,
+                    consumer,
+                    {self.stream: ">"},
+                    count=max_jobs - len(jobs),
+                    block=block_ms,
+                ),
             )
             for _stream, entries in answer or []:
                 jobs.extend(
@@ -67,7 +80,10 @@ class RedisStreamsQueue:
         return jobs
 
     def _promote_due(self) -> None:
-        due = self.client.zrangebyscore(self.delayed, "-inf", self.clock(), start=0, num=100)
+        due = cast(
+            list[str],
+            self.client.zrangebyscore(self.delayed, "-inf", self.clock(), start=0, num=100),
+        )
         for member in due:
             if self.client.zrem(self.delayed, member):  # only the worker that removes it moves it
                 message_id, attempts = member.rsplit("|", 1)
@@ -82,7 +98,7 @@ class RedisStreamsQueue:
         jobs = []
         for entry_id, fields in entries:
             pending = self.client.xpending_range(self.stream, self.group, entry_id, entry_id, 1)
-            delivered = pending[0]["times_delivered"] if pending else 1
+            delivered = cast(int, pending[0]["times_delivered"]) if pending else 1
             job = Job(fields["message_id"], int(fields["earlier_attempts"]) + delivered, entry_id)
             if job.attempt > self.max_attempts:
                 self._bury(job, "lease expired", job.attempt - 1)
@@ -120,7 +136,7 @@ class RedisStreamsQueue:
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         return [
             DeadLetter(fields["message_id"], int(fields["attempts"]), fields["error"])
-            for _id, fields in self.client.xrange(self.dead, count=limit)
+            for _id, fields in cast(list[Entry], self.client.xrange(self.dead, count=limit))
         ]
 
     def depth(self) -> int:

@@ -146,7 +146,8 @@ class SqliteQueue:
         return [DeadLetter(*row) for row in rows]
 
     def depth(self) -> int:
-        return self._db.execute("SELECT count(*) FROM jobs").fetchone()[0]
+        count: int = self._db.execute("SELECT count(*) FROM jobs").fetchone()[0]
+        return count
 
     def ping(self) -> None:
         self._db.execute("SELECT 1").fetchone()
