@@ -29,6 +29,7 @@ screenshots: $(VENV)/.test-deps
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
 
 bench: $(BIN)/frontdesk
 	$(BIN)/python bench/pipeline.py
