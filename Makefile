@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint bench clean screenshots
+.PHONY: serve test test-fast lint bench clean screenshots
 
 $(BIN)/frontdesk: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ serve: $(BIN)/frontdesk
 
 test: $(VENV)/.test-deps lint
 	$(BIN)/pytest
+
+# The quick check while working: every test but the slow ones (the crash tests among them) and
+# the browser ones, spread over the machine's cores (pytest-xdist), without lint. `make test`
+# runs them all, one after another.
+test-fast: $(VENV)/.test-deps
+	$(BIN)/pytest -n auto -m "not slow and not browser"
 
 # The pictures in docs/ are what the browser tests see.
 screenshots: $(VENV)/.test-deps

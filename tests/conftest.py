@@ -9,6 +9,7 @@ adds nothing, so a test sees what it would after migrating and seeding its own.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.metadata
 import os
@@ -119,14 +120,16 @@ def trained_models(
         data_dir = tmp_path_factory.mktemp("models")
         train_and_activate(data_dir, read_examples(), features=SHIPPED_FEATURES)
         return model_dir(data_dir)
-    kept = cache.mkdir("frontdesk-intent-model") / _intent_model_key()
-    if not kept.is_dir():
-        fresh = Path(tempfile.mkdtemp(dir=kept.parent, prefix="training-"))
-        train_and_activate(fresh, read_examples(), features=SHIPPED_FEATURES)
-        try:  # another session may have finished the same model first; either copy serves
+    folder = cache.mkdir("frontdesk-intent-model")
+    kept = folder / _intent_model_key()
+    # One session trains while the others (pytest-xdist workers, a second run) wait for it; the
+    # model is moved into place whole, so an interrupted training leaves nothing half-written.
+    with (folder / "training.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not kept.is_dir():
+            fresh = Path(tempfile.mkdtemp(dir=folder, prefix="training-"))
+            train_and_activate(fresh, read_examples(), features=SHIPPED_FEATURES)
             fresh.rename(kept)
-        except OSError:
-            shutil.rmtree(fresh, ignore_errors=True)
     return model_dir(kept)
 
 
