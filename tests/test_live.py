@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 
 from conftest import REDIS_URL
@@ -58,8 +59,10 @@ def test_redis_feed_crosses_processes(redis_queue_name: str) -> None:
         neighbour.publish("c1", {"text": "wrong deployment"})
         worker_side.publish("c1", {"text": "Hello"})
 
+    observer = redis.Redis.from_url(REDIS_URL)
+
     def subscribed() -> bool:
-        [(_, watchers)] = worker_side._client.pubsub_numsub(f"{redis_queue_name}:live:c1")
+        [(_, watchers)] = observer.pubsub_numsub(f"{redis_queue_name}:live:c1")
         return watchers > 0
 
     try:
@@ -67,6 +70,7 @@ def test_redis_feed_crosses_processes(redis_queue_name: str) -> None:
     finally:
         for feed in (watcher_side, worker_side, neighbour):
             feed.close()
+        observer.close()
 
 
 def test_unreachable_redis_never_stalls_the_publisher() -> None:
