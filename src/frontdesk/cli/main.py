@@ -10,6 +10,7 @@ import typer
 
 from frontdesk.cli import (
     database,
+    evaluation,
     knowledge,
     messages,
     metrics,
@@ -29,7 +30,7 @@ app.command()(serve.serve)
 app.command("worker")(serve.run_worker)
 app.command()(messages.send)
 app.command()(training.train)
-app.command("eval")(training.evaluate_model)
+app.add_typer(evaluation.app, name="eval")
 app.command()(knowledge.ingest)
 app.command()(database.migrate)
 app.command()(messages.route)
