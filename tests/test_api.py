@@ -21,19 +21,27 @@ from frontdesk.server import create_app
 from frontdesk.store.tables import MessageRow
 
 
-def app_client(data_dir: Path, worker: bool) -> Iterator[TestClient]:
+def app_client(data_dir: Path, worker: bool, staff: bool = True) -> Iterator[TestClient]:
     settings = load_settings(
         data_dir=data_dir, server={"max_message_chars": 200}, worker={"enabled": worker}
     )
     with TestClient(create_app(settings)) as test_client:
-        sign_in(test_client)
+        if staff:
+            sign_in(test_client)
         yield test_client
 
 
 @pytest.fixture
 def client(data_dir: Path) -> Iterator[TestClient]:
-    """The app without its worker thread: messages wait in the queue until `process_queued`."""
+    """The app without its worker thread, a staff member signed in: messages wait in the queue
+    until `process_queued`."""
     yield from app_client(data_dir, worker=False)
+
+
+@pytest.fixture
+def customer(data_dir: Path) -> Iterator[TestClient]:
+    """The app without its worker thread, as a customer reaches it: nobody signed in."""
+    yield from app_client(data_dir, worker=False, staff=False)
 
 
 @pytest.fixture
@@ -93,10 +101,10 @@ def test_same_idempotency_key_is_stored_and_answered_once(client: TestClient) ->
     assert len(view["replies"]) + len(view["handoffs"]) == 1
 
 
-def test_key_reused_for_another_text_is_a_conflict(client: TestClient) -> None:
+def test_key_reused_for_another_text_is_a_conflict(customer: TestClient) -> None:
     headers = {"Idempotency-Key": "k"}
-    client.post("/v1/messages", json={"text": "first"}, headers=headers)
-    response = client.post("/v1/messages", json={"text": "second"}, headers=headers)
+    customer.post("/v1/messages", json={"text": "first"}, headers=headers)
+    response = customer.post("/v1/messages", json={"text": "second"}, headers=headers)
     assert response.status_code == 409
     assert "Idempotency-Key" in response.json()["detail"]
 
@@ -146,12 +154,12 @@ def test_follow_up_message_joins_the_conversation(client: TestClient) -> None:
     ],
 )
 def test_bad_input_gets_a_reason_and_stores_nothing(
-    client: TestClient, kwargs: dict, status: int, reason: str
+    customer: TestClient, kwargs: dict, status: int, reason: str
 ) -> None:
-    response = client.post("/v1/messages", **kwargs)
+    response = customer.post("/v1/messages", **kwargs)
     assert response.status_code == status
     assert reason.lower() in str(response.json()["detail"]).lower()
-    assert stored_messages(client) == 0
+    assert stored_messages(customer) == 0
 
 
 def test_unknown_conversation_reads_404(client: TestClient) -> None:
@@ -195,8 +203,8 @@ def test_without_the_worker_readiness_does_not_ask_for_it(client: TestClient) ->
     assert client.get("/readyz").json()["checks"] == {"store": "ok", "queue": "ok"}
 
 
-def test_chat_page_is_served(client: TestClient) -> None:
-    page = client.get("/")
+def test_chat_page_is_served(customer: TestClient) -> None:
+    page = customer.get("/")
     assert page.status_code == 200
     assert "Harbor Goods customer service" in page.text
 
