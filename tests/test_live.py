@@ -30,12 +30,17 @@ def receive_one(feed: LiveFeed, conversation_id: str, publish, subscribed=lambda
             time.sleep(0.005)
         publish()
 
+    publisher = threading.Thread(target=publish_when_subscribed)
+
     async def watch() -> dict:
         async with feed.subscribe(conversation_id) as events:
-            threading.Thread(target=publish_when_subscribed).start()
+            publisher.start()
             return await asyncio.wait_for(anext(events), timeout=30)
 
-    return asyncio.run(watch())
+    try:
+        return asyncio.run(watch())
+    finally:
+        publisher.join(timeout=30)  # done publishing before the caller closes the feeds
 
 
 def test_local_feed_delivers_to_watchers_of_that_conversation_only() -> None:
