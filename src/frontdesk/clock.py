@@ -1,7 +1,8 @@
 """The one source of the current time.
 
 Everything that stamps or compares times asks `utcnow()`; tests that need time to pass swap the
-clock with `frozen_at`/`set_clock` instead of sleeping or asserting on the wall clock.
+clock with `set_clock` (or hand a component a clock of their own) instead of sleeping or
+asserting on the wall clock.
 """
 
 from __future__ import annotations
