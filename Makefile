@@ -18,12 +18,14 @@ $(VENV)/.test-deps: $(BIN)/frontdesk
 serve: $(BIN)/frontdesk
 	$(BIN)/frontdesk serve
 
+# The whole suite, spread over the machine's cores (pytest-xdist): no test depends on another's
+# order or on the wall clock.
 test: $(VENV)/.test-deps lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 # The quick check while working: every test but the slow ones (the crash tests among them) and
 # the browser ones, spread over the machine's cores (pytest-xdist), without lint. `make test`
-# runs them all, one after another.
+# runs them all, after lint.
 test-fast: $(VENV)/.test-deps
 	$(BIN)/pytest -n auto -m "not slow and not browser"
 

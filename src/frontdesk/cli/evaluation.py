@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from frontdesk.cli.common import console, fail, settings_or_exit
-from frontdesk.cli.training import evaluate_model
+from frontdesk.cli.training import format_scores, labelled_rows
 
 app = typer.Typer(
     help="Score the intent model (no subcommand) or replay labelled conversations.",
@@ -33,11 +33,40 @@ def intent_scores(
 ) -> None:
     """Accuracy, macro-F1, OOS recall and precision, ECE; writes reliability.png and
     confusion.png. `frontdesk eval replay` replays labelled conversations instead."""
-    if ctx.invoked_subcommand is None:
-        evaluate_model(data, version, oos_label, out)
+    if ctx.invoked_subcommand is not None:
+        return
+    import numpy as np
+
+    from frontdesk.training.data import split_examples
+    from frontdesk.training.metrics import (
+        score_predictions,
+        write_confusion_matrix,
+        write_reliability_diagram,
+    )
+    from frontdesk.training.models_dir import RegistryError, current_version, load
+
+    settings = settings_or_exit()
+    chosen = version or current_version(settings.data_dir)
+    if chosen is None:
+        raise fail("no model promoted yet; run `frontdesk train` first")
+    try:
+        model = load(settings.data_dir, chosen)
+    except RegistryError as exc:
+        raise fail(str(exc)) from None
+    examples = labelled_rows(data, False, oos_label) if data else split_examples(
+        labelled_rows(None, True, None))[1]  # fmt: skip
+    truth = [example.intent for example in examples]
+    predicted, confidence = model.predicted_labels([example.text for example in examples])
+    scores = score_predictions(truth, predicted, confidence)
+    write_reliability_diagram(
+        confidence, np.array(truth) == np.array(predicted), out / "reliability.png"
+    )
+    write_confusion_matrix(truth, predicted, out / "confusion.png")
+    console.print(f"{model.version} on {len(examples)} rows: {format_scores(scores)}")
+    console.print(f"wrote {out / 'reliability.png'} and {out / 'confusion.png'}")
 
 
-# Short headings: the table must fit an 80-column terminal. docs/evaluation.md spells them out.
+# Short headings: the table must fit an 80-column terminal; docs/evaluation.md spells them out.
 FIGURES = [
     ("automation_rate", "auto+right"),
     ("wrong_automatic_rate", "auto wrong"),

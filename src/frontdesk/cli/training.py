@@ -1,4 +1,4 @@
-"""`frontdesk train`, `eval` and `export-training`: the intent model's data, training and scores."""
+"""`frontdesk train` and `export-training`: the intent model's data and training."""
 
 from __future__ import annotations
 
@@ -73,48 +73,6 @@ def train(
         f"in {time.perf_counter() - started:.1f} s; validation {format_scores(scores)}"
     )
     console.print(f"{outcome.reason}; a promoted model serves from the next start")
-
-
-def evaluate_model(
-    data: Annotated[
-        list[Path] | None,
-        typer.Option(help="labelled CSV/JSON to score on; default the seed set's validation rows"),
-    ] = None,
-    version: Annotated[str | None, typer.Option(help="registry version; default current")] = None,
-    oos_label: Annotated[str | None, typer.Option(help="the file's out-of-scope label")] = None,
-    out: Annotated[Path, typer.Option(help="folder for the PNG figures")] = Path("intent-eval"),
-) -> None:
-    """Accuracy, macro-F1, OOS recall and precision, ECE; writes reliability.png and
-    confusion.png."""
-    import numpy as np
-
-    from frontdesk.training.data import split_examples
-    from frontdesk.training.metrics import (
-        score_predictions,
-        write_confusion_matrix,
-        write_reliability_diagram,
-    )
-    from frontdesk.training.models_dir import RegistryError, current_version, load
-
-    settings = settings_or_exit()
-    chosen = version or current_version(settings.data_dir)
-    if chosen is None:
-        raise fail("no model promoted yet; run `frontdesk train` first")
-    try:
-        model = load(settings.data_dir, chosen)
-    except RegistryError as exc:
-        raise fail(str(exc)) from None
-    examples = labelled_rows(data, False, oos_label) if data else split_examples(
-        labelled_rows(None, True, None))[1]  # fmt: skip
-    truth = [example.intent for example in examples]
-    predicted, confidence = model.predicted_labels([example.text for example in examples])
-    scores = score_predictions(truth, predicted, confidence)
-    write_reliability_diagram(
-        confidence, np.array(truth) == np.array(predicted), out / "reliability.png"
-    )
-    write_confusion_matrix(truth, predicted, out / "confusion.png")
-    console.print(f"{model.version} on {len(examples)} rows: {format_scores(scores)}")
-    console.print(f"wrote {out / 'reliability.png'} and {out / 'confusion.png'}")
 
 
 def export_training(
