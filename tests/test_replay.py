@@ -210,3 +210,16 @@ def test_a_replay_through_the_real_pipeline(data_dir: Path, tmp_path: Path) -> N
     if database.exists():
         with sqlite3.connect(database) as connection:
             assert connection.execute("SELECT count(*) FROM conversations").fetchone() == (0,)
+
+
+def test_replay_refuses_a_file_it_cannot_read(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from frontdesk.cli.main import app
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x"}\n', encoding="utf-8")
+    runner = CliRunner()
+    for path in (bad, tmp_path / "missing.jsonl"):
+        result = runner.invoke(app, ["eval", "replay", str(path)])
+        assert result.exit_code == 2, result.output
