@@ -57,6 +57,18 @@ def allow_model_requests() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staff passwords are argon2-hashed at the library's production cost (about 0.2 s each);
+    the tests create and sign in many accounts, so in-process they hash at the lowest cost
+    argon2 allows. The hashing and checking code is the product's own."""
+    from argon2 import PasswordHasher
+
+    from frontdesk.store import staff
+
+    monkeypatch.setattr(staff, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+@pytest.fixture(autouse=True)
 def _no_config_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests configure frontdesk explicitly, never from the developer's own frontdesk.toml."""
     monkeypatch.delenv("FRONTDESK_CONFIG", raising=False)

@@ -51,6 +51,7 @@ def test_threads_starting_together_share_one_copy_of_the_weights() -> None:
     assert all(encoder is loaded[0] for encoder in loaded)
 
 
+@pytest.mark.slow  # trains on the whole seed set
 def test_training_on_sentence_features() -> None:
     model = train(synthetic(25, seed=11), features=("tfidf+minilm",), regularization=(20.0,))
     assert model.version.startswith("tfidf-minilm-")

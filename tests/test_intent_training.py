@@ -156,6 +156,7 @@ def test_registry_round_trip_promote_and_rollback(tmp_path: Path, synthetic_mode
         models_dir.promote(data_dir, "no-such-version")
 
 
+@pytest.mark.slow  # trains on the whole seed set
 def test_retraining_does_not_promote_a_worse_model(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     examples = synthetic(60, seed=6)
@@ -200,6 +201,7 @@ def test_a_csv_row_with_an_unquoted_comma_is_refused_not_mislabelled(tmp_path: P
         read_examples(rows)
 
 
+@pytest.mark.slow  # trains on the whole seed set
 def test_cli_train_eval_list_promote_rollback(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("FRONTDESK_DATA_DIR", str(tmp_path / "data"))
     get_settings.cache_clear()
