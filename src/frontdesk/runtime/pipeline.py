@@ -126,16 +126,7 @@ class Pipeline:
                 continue
             elapsed = (time.perf_counter() - started) * 1000
             memory[message.conversation_id] = (version + 1, turn.state)
-            drafted[message.id] = _Drafted(
-                turn.draft,
-                {"realtime": elapsed},
-                turn.tool_calls,
-                turn.tool_results,
-                DialogueUpdate(expected_version=version, state=turn.state),
-                turn.customer,
-                turn.amount_at_stake,
-                turn,
-            )
+            drafted[message.id] = _Drafted(turn.draft, {"realtime": elapsed}, turn, version)
         if for_knowledge:
             started = time.perf_counter()
             drafts = self.response_agent.draft(*map(list, zip(*for_knowledge, strict=True)))
@@ -161,13 +152,8 @@ class Pipeline:
         }
         latency = {stage: round(ms, 3) for stage, ms in latency.items()}
         handoff = None
-        dialogue = drafted.dialogue
+        dialogue = drafted.dialogue(sent_by_the_bot=decision.tier == "auto")
         if decision.tier != "auto":
-            if dialogue is not None and drafted.turn is not None:
-                dialogue = DialogueUpdate(
-                    expected_version=dialogue.expected_version,
-                    state=drafted.turn.state_for_a_person(),
-                )
             handoff = HandoffPacket(
                 conversation_id=message.conversation_id,
                 message_id=message.id,
@@ -270,9 +256,29 @@ class Pipeline:
 class _Drafted:
     draft: DraftReply
     stage_ms: dict[str, float]
-    tool_calls: list[ToolCall] = field(default_factory=list)
-    tool_results: list[ToolResult] = field(default_factory=list)
-    dialogue: DialogueUpdate | None = None
-    customer: CustomerProfile | None = None
-    amount_at_stake: float | None = None
     turn: RealtimeTurn | None = None  # the real-time agent's turn, when it drafted
+    dialogue_version: int = 0  # the version of the memory the turn started from
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        return self.turn.tool_calls if self.turn else []
+
+    @property
+    def tool_results(self) -> list[ToolResult]:
+        return self.turn.tool_results if self.turn else []
+
+    @property
+    def customer(self) -> CustomerProfile | None:
+        return self.turn.customer if self.turn else None
+
+    @property
+    def amount_at_stake(self) -> float | None:
+        return self.turn.amount_at_stake if self.turn else None
+
+    def dialogue(self, *, sent_by_the_bot: bool) -> DialogueUpdate | None:
+        """The real-time agent's memory to store with the outcome; when a person answers
+        instead of the bot, the memory a person's turn keeps."""
+        if self.turn is None:
+            return None
+        state = self.turn.state if sent_by_the_bot else self.turn.state_for_a_person()
+        return DialogueUpdate(expected_version=self.dialogue_version, state=state)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -41,22 +42,25 @@ class RealtimeTurn:
     customer: CustomerProfile | None = None
     amount_at_stake: float | None = None
 
+    @cached_property
+    def _memory(self) -> DialogueState:
+        return DialogueState.model_validate(self.state)
+
     @property
     def order_id(self) -> str | None:
         """The order the request is about, once the customer named or chose one."""
-        return DialogueState.model_validate(self.state).order_id
+        return self._memory.order_id
 
     @property
     def user_id(self) -> str | None:
         """The authenticated customer, if any."""
-        return DialogueState.model_validate(self.state).tools.user_id
+        return self._memory.tools.user_id
 
     def state_for_a_person(self) -> dict[str, Any]:
         """The memory to keep when a person answers this turn instead of the bot: the change it
         proposed was never put to the customer by the bot, so a later bare "yes" must not
         confirm it; the person decides what to ask, and the change is proposed again."""
-        dialogue = DialogueState.model_validate(self.state)
-        if dialogue.tools.pending is None:
+        if self._memory.tools.pending is None:
             return self.state
-        dialogue.tools.pending = None
-        return dialogue.model_dump(mode="json")
+        tools = self._memory.tools.model_copy(update={"pending": None})
+        return self._memory.model_copy(update={"tools": tools}).model_dump(mode="json")
