@@ -239,13 +239,21 @@ def _may_see_conversation(services: Services, staff: StaffUser, conversation_id:
 # one conversation
 
 
-def _permitted_handoff(services: Services, staff: StaffUser, handoff_id: str) -> Handoff:
+@contextmanager
+def _error_page_when_not_yours() -> Iterator[None]:
+    """A handoff that does not exist, or is not for this role, is an error page (404 / 403);
+    other refusals are notices on the conversation (see _refusal_page)."""
     try:
-        return services.handoffs.get(staff, handoff_id)
+        yield
     except UnknownHandoff:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown handoff") from None
     except NotForYourRole as refusal:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(refusal)) from None
+
+
+def _permitted_handoff(services: Services, staff: StaffUser, handoff_id: str) -> Handoff:
+    with _error_page_when_not_yours():
+        return services.handoffs.get(staff, handoff_id)
 
 
 @router.get("/handoffs/{handoff_id}", response_class=HTMLResponse)
@@ -383,14 +391,13 @@ class _Refusal:
 def _refusal_page(handoff_id: str) -> Iterator[_Refusal]:
     """A refused action goes back to the conversation with the reason shown."""
     refusal = _Refusal()
-    try:
-        yield refusal
-    except UnknownHandoff:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown handoff") from None
-    except NotForYourRole as refused:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(refused)) from None
-    except HandoffError as refused:
-        refusal.response = _to_conversation(handoff_id, f"{refused}.")
+    with _error_page_when_not_yours():
+        try:
+            yield refusal
+        except (UnknownHandoff, NotForYourRole):
+            raise
+        except HandoffError as refused:
+            refusal.response = _to_conversation(handoff_id, f"{refused}.")
 
 
 def _to_conversation(handoff_id: str, error: str | None = None) -> RedirectResponse:
