@@ -62,6 +62,14 @@ def business_deadline(hours: BusinessHours, start: datetime, minutes: int) -> da
     raise ValueError("no business hours within a year")
 
 
+def confidence_tier(confidence: float, auto: float, human: float) -> Tier:
+    """The tier a confidence alone earns: above `auto` sent, from `human` up a person, below
+    that a senior specialist."""
+    if confidence > auto:
+        return "auto"
+    return "human" if confidence >= human else "specialist"
+
+
 class Coordinator:
     def __init__(self, policy: RoutingPolicy) -> None:
         self.policy = policy
@@ -91,20 +99,17 @@ class Coordinator:
         confidence = self.confidence_of(context)
         subject = intent.label if draft.confidence is None else f"{draft.agent} turn"
         seen = {"label": intent.label, "confidence": round(confidence, 4)}
-        tier: Tier
-        if confidence > policy.auto_threshold:
-            tier, name = "auto", "confidence.auto"
+        tier = confidence_tier(confidence, policy.auto_threshold, policy.human_threshold)
+        if tier == "auto":
             detail = f"{subject} at {confidence:.3f} > {policy.auto_threshold}"
-        elif confidence >= policy.human_threshold:
-            tier, name = "human", "confidence.human"
+        elif tier == "human":
             detail = (
                 f"{subject} at {confidence:.3f} in "
                 f"[{policy.human_threshold}, {policy.auto_threshold}]"
             )
         else:
-            tier, name = "specialist", "confidence.specialist"
             detail = f"{subject} at {confidence:.3f} < {policy.human_threshold}"
-        hits = [RuleHit(rule=name, detail=detail, inputs=seen)]
+        hits = [RuleHit(rule=f"confidence.{tier}", detail=detail, inputs=seen)]
         # In a dialogue turn ("#W1234567", "yes") the label is noise: intent rules stay out.
         # A knowledge draft's confidence only tempers the intent's: its rules still apply.
         intent_driven = draft.confidence is None or draft.kind == "knowledge"

@@ -17,6 +17,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from frontdesk.contracts import Tier
+
 DEFAULT_SEED = 20261202
 PACKAGED = "frontdesk.evaluation:data/eval_set.jsonl"  # how errors name the shipped file
 
@@ -31,7 +33,6 @@ Kind = Literal[
     "small_talk",  # greetings, thanks, chit-chat
 ]
 Need = Literal["answer", "action", "person", "decline"]
-Tier = Literal["auto", "human", "specialist"]
 # The labels of src/frontdesk/training/seed_intents.csv.
 Intent = Literal[
     "track_order",

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from frontdesk.agents.coordinator import confidence_tier
+from frontdesk.contracts import Tier
 from frontdesk.training.calibration import expected_calibration_error
 
-Tier = Literal["auto", "human", "specialist"]
 TIER_ORDER: dict[Tier, int] = {"auto": 0, "human": 1, "specialist": 2}
 
 
@@ -53,10 +54,7 @@ def intent_confidence_only(auto: float = 0.9, human: float = 0.7) -> Router:
     confidence, keeping every rule that demanded a person."""
 
     def route(outcome: ItemOutcome) -> Tier:
-        confidence = outcome.intent_confidence
-        tier: Tier = (
-            "auto" if confidence > auto else "human" if confidence >= human else "specialist"
-        )
+        tier = confidence_tier(outcome.intent_confidence, auto, human)
         return max(tier, outcome.forced_tier, key=TIER_ORDER.__getitem__)
 
     return route

@@ -14,15 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from frontdesk.agents.coordinator import confidence_tier
 from frontdesk.commerce.embedded import EmbeddedShop
 from frontdesk.config import Settings
-from frontdesk.contracts import DecisionRecord
+from frontdesk.contracts import DecisionRecord, Tier
 from frontdesk.evaluation.dataset import EvalItem
 from frontdesk.evaluation.judge import foreign_mentions, is_right_reply
 from frontdesk.evaluation.metrics import (
     TIER_ORDER,
     ItemOutcome,
-    Tier,
     all_to_a_human,
     by_group,
     calibration_error,
@@ -101,10 +101,7 @@ def _replay_item(services: Services, item: EvalItem) -> ItemOutcome:
 
 def _forced_tier(record: DecisionRecord, auto: float, human: float) -> Tier:
     """The least tier the rules other than confidence held the message to."""
-    confidence = record.decision.confidence
-    by_confidence: Tier = (
-        "auto" if confidence > auto else "human" if confidence >= human else "specialist"
-    )
+    by_confidence = confidence_tier(record.decision.confidence, auto, human)
     if TIER_ORDER[record.decision.tier] > TIER_ORDER[by_confidence]:
         return record.decision.tier
     others = [hit for hit in record.decision.rules if not hit.rule.startswith("confidence.")]
