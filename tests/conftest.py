@@ -30,6 +30,7 @@ import pytest
 import redis
 
 import frontdesk
+from fake_servers import FakeShopify, serve
 from frontdesk.config import Settings, load_settings
 from frontdesk.embedding.minilm import packaged_model_dir
 from frontdesk.runtime.services import Services, build_services
@@ -296,3 +297,11 @@ def sign_in(client, username: str = "alice", role: str = "specialist") -> None:
         "/v1/auth/login", json={"username": username, "password": STAFF_PASSWORD}
     )
     assert response.status_code == 200, response.text
+
+
+@pytest.fixture(scope="module")
+def shopify_server() -> Iterator[tuple[FakeShopify, str]]:
+    """A local server speaking Shopify's Admin and Storefront GraphQL, one per test module."""
+    fake = FakeShopify()
+    with serve(fake.app) as url:
+        yield fake, url

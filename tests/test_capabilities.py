@@ -6,13 +6,11 @@ Shopify is the backend with gaps: the adapter runs unchanged against the local S
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from fake_openai import FakeOpenAI, say
 from fake_openai import serve as serve_model
-from fake_servers import FakeShopify, serve
+from fake_servers import FakeShopify
 from frontdesk.agents.realtime.agent import RealtimeAgent
 from frontdesk.agents.realtime.dialogue import DialogueState
 from frontdesk.agents.realtime.llm import LlmRealtimeAgent
@@ -42,13 +40,6 @@ class NoCrm:
         self, user_id: str | None, subject: str, description: str, key: str
     ) -> SupportCase:
         raise AssertionError("no case is opened in these tests")
-
-
-@pytest.fixture(scope="module")
-def shopify_server() -> Iterator[tuple[FakeShopify, str]]:
-    fake = FakeShopify()
-    with serve(fake.app) as url:
-        yield fake, url
 
 
 @pytest.fixture

@@ -47,13 +47,6 @@ def policy(clock: Clock, attempts: int = 3) -> RetryPolicy:
 # Shopify
 
 
-@pytest.fixture(scope="module")
-def shopify_server() -> Iterator[tuple[FakeShopify, str]]:
-    fake = FakeShopify()
-    with serve(fake.app) as url:
-        yield fake, url
-
-
 @pytest.fixture
 def fake_shop(shopify_server: tuple[FakeShopify, str]) -> FakeShopify:
     fake, _ = shopify_server
