@@ -12,6 +12,7 @@ import typer
 from frontdesk.cli.common import console, fail, parse_moment, settings_or_exit
 
 if TYPE_CHECKING:
+    from frontdesk.config import Settings
     from frontdesk.training.data import Example
 
 
@@ -26,6 +27,18 @@ def labelled_rows(data: list[Path] | None, with_seed: bool, oos_label: str | Non
     except DataError as exc:
         raise fail(str(exc), code=2) from None
     return examples
+
+
+def inbox_rows(settings: Settings) -> list[Example]:
+    """What people confirmed or corrected in the inbox, oldest resolution first."""
+    from frontdesk.runtime.services import open_store
+    from frontdesk.training.data import Example
+
+    store = open_store(settings)
+    try:
+        return [Example(text.strip(), intent) for text, intent, _, _ in store.training_rows()]
+    finally:
+        store.engine.dispose()
 
 
 def format_scores(scores: dict[str, Any]) -> str:
@@ -49,12 +62,25 @@ def train(
     oos_label: Annotated[
         str | None, typer.Option(help="the file's out-of-scope label, if not out_of_scope")
     ] = None,
+    inbox: Annotated[
+        bool,
+        typer.Option(
+            help="add the rows people confirmed or corrected in the inbox of the configured "
+            "store; a person's label overrides the same text's, the latest resolution winning"
+        ),
+    ] = True,
     promote: Annotated[
-        str, typer.Option(help="better (if not worse on validation), always or never")
+        str,
+        typer.Option(
+            help="better (if not worse on validation nor on the eval set's dev split), "
+            "always or never"
+        ),
     ] = "better",
 ) -> None:
-    """Train an intent model, store it in the registry, and promote it unless it is worse on
-    the held-back validation split than the one serving."""
+    """Train an intent model, store it in the registry, and promote it unless it is worse than
+    the one serving on the held-back validation split or on the first turns of the evaluation
+    set's dev split."""
+    from frontdesk.training.data import merge_labels
     from frontdesk.training.features import FEATURE_SETS
     from frontdesk.training.models_dir import train_and_register
 
@@ -65,6 +91,10 @@ def train(
     if promote not in {"better", "always", "never"}:
         raise fail("--promote takes better, always or never", code=2)
     examples = labelled_rows(data, with_seed, oos_label)
+    if inbox:
+        people = inbox_rows(settings)
+        examples = merge_labels(examples, people)
+        console.print(f"using {len(people)} rows people labelled in the inbox")
     started = time.perf_counter()
     outcome = train_and_register(settings.data_dir, examples, promote_if=promote, features=chosen)
     model, scores = outcome.model, outcome.model.metadata.get("validation", {})

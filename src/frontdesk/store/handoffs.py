@@ -7,6 +7,7 @@ people never both win. Permissions and input checks live in frontdesk.handoffs.s
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from frontdesk.clock import utcnow
-from frontdesk.contracts import Handoff, OutboundReply, Outcome
+from frontdesk.contracts import DraftReply, Handoff, OutboundReply, Outcome
 from frontdesk.handoffs.errors import (
     AlreadySpecialist,
     ClaimedByOther,
@@ -26,6 +27,20 @@ from frontdesk.store.base import BOT_AUTHOR, StoreBase, add_reply, audit, change
 from frontdesk.store.tables import ConversationRow, DecisionRow, HandoffRow, MessageRow, ReplyRow
 
 EDITED_SIMILARITY = 0.6
+# The outcomes that judge the bot's draft: right only when sent as drafted. A handoff handed back
+# to the bot is no verdict on the draft and is left out.
+VERDICT_OUTCOMES: tuple[Outcome, ...] = ("sent_as_drafted", "edited", "rewritten", "wrong_intent")
+
+
+@dataclass(frozen=True)
+class ReplyVerdict:
+    """A person's verdict on the bot's draft for one handed-off message."""
+
+    message_id: str
+    text: str
+    intent: str  # predicted
+    draft: DraftReply  # the decision's draft
+    right: bool
 
 
 def infer_outcome(draft: str, sent: str) -> Outcome:
@@ -182,6 +197,33 @@ class HandoffsStore(StoreBase):
                 # `outcome != "rewritten"` in SQL already leaves out a missing outcome.
                 if outcome is not None and (outcome != "wrong_intent" or correct)
             ]
+
+    def reply_verdicts(self, since: datetime | None = None) -> list[ReplyVerdict]:
+        """The bot's draft of every handoff a person resolved with an answer, and whether they
+        sent it unchanged, oldest resolution first: what a reply confidence is calibrated on."""
+        query = (
+            select(DecisionRow, MessageRow.text, HandoffRow.outcome)
+            .join(MessageRow, MessageRow.id == DecisionRow.message_id)
+            .join(HandoffRow, HandoffRow.message_id == DecisionRow.message_id)
+            .where(HandoffRow.status == "resolved", HandoffRow.outcome.in_(VERDICT_OUTCOMES))
+            .order_by(HandoffRow.resolved_at)
+        )
+        if since is not None:
+            query = query.where(HandoffRow.resolved_at >= since)
+        with self.session() as session:
+            verdicts = []
+            for row, text_, outcome in session.execute(query):
+                decision = rows.decision(row)
+                verdicts.append(
+                    ReplyVerdict(
+                        message_id=decision.message_id,
+                        text=text_,
+                        intent=decision.intent.label,
+                        draft=decision.draft,
+                        right=outcome == "sent_as_drafted",
+                    )
+                )
+            return verdicts
 
 
 def _open_for(session: Session, handoff_id: str, agent: str) -> HandoffRow:

@@ -91,8 +91,23 @@ def data_hash(examples: list[Example]) -> str:
     return digest.hexdigest()
 
 
+def _text_key(text: str) -> str:
+    """The form in which two rows count as the same text, for the split and for merging."""
+    return text.strip().lower()
+
+
+def merge_labels(examples: list[Example], later: list[Example]) -> list[Example]:
+    """`examples` and `later` with one row per text (trimmed, case-insensitive), the last label
+    given winning: a row of `later` (e.g. a person's label from the inbox, oldest first)
+    overrides the same text in `examples`, and a later resolution an earlier one."""
+    merged: dict[str, Example] = {}
+    for example in [*examples, *later]:
+        merged[_text_key(example.text)] = example
+    return list(merged.values())
+
+
 def _in_validation(text: str, share: float) -> bool:
-    digest = hashlib.sha256(f"{SPLIT_SEED}\n{text.strip().lower()}".encode()).digest()
+    digest = hashlib.sha256(f"{SPLIT_SEED}\n{_text_key(text)}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 

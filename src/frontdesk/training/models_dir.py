@@ -20,8 +20,9 @@ from typing import Any
 import joblib
 
 from frontdesk.clock import utcnow
+from frontdesk.evaluation.dataset import load_items, split
 from frontdesk.training.data import Example, read_examples, split_examples
-from frontdesk.training.intent_model import SHIPPED_FEATURES, IntentModel, evaluate, train
+from frontdesk.training.intent_model import SHIPPED_FEATURES, IntentModel, train
 
 CURRENT = "current"
 PROMOTIONS = "promotions.log"
@@ -100,38 +101,72 @@ class TrainingOutcome:
     model: IntentModel
     promoted: bool
     reason: str
-    candidate_accuracy: float | None = None
+    candidate_accuracy: float | None = None  # on the new validation split
     serving_accuracy: float | None = None
+    candidate_dev_accuracy: float | None = None  # first-turn intent on the eval set's dev split
+    serving_dev_accuracy: float | None = None
 
 
 def train_and_register(
     data_dir: Path, examples: list[Example], promote_if: str = "better", **options: Any
 ) -> TrainingOutcome:
     """Train, store, and promote per `promote_if`: "always", "never", or "better" — only if the
-    new model is at least as accurate as the serving one on the new validation split. The
-    split is by seeded hash of each text, so rows the serving model validated on stay in
-    validation and it never trained on any of them."""
+    new model is at least as accurate as the serving one on the new validation split and on the
+    first turns of the evaluation set's dev split. The validation split is by seeded hash of
+    each text, so rows the serving model validated on stay in validation and it never trained
+    on any of them. The figures compared are kept in the new model's metadata."""
     model = train(examples, **options)
-    save(data_dir, model)
     serving = current_version(data_dir)
     if promote_if == "never":
-        return TrainingOutcome(model, False, "not promoted (--no-promote)")
-    if promote_if == "always" or serving is None or serving == model.version:
+        outcome = TrainingOutcome(model, False, "not promoted (--promote never)")
+    elif promote_if == "always" or serving is None or serving == model.version:
+        outcome = TrainingOutcome(model, True, "promoted")
+    else:
+        outcome = _compare(data_dir, model, serving, examples)
+    save(data_dir, model)
+    if outcome.promoted:
         promote(data_dir, model.version)
-        return TrainingOutcome(model, True, "promoted")
+    return outcome
+
+
+def _compare(
+    data_dir: Path, model: IntentModel, serving: str, examples: list[Example]
+) -> TrainingOutcome:
     _, validation = split_examples(examples)
     if not validation:
         return TrainingOutcome(model, False, "no validation split to compare on: not promoted")
-    candidate = evaluate(model, validation)["accuracy"]
     try:
-        incumbent = evaluate(load(data_dir, serving), validation)["accuracy"]
+        incumbent = load(data_dir, serving)
     except RegistryError:
-        incumbent = None
-    if incumbent is not None and candidate < incumbent:
-        reason = f"kept {serving}: validation accuracy {candidate:.4f} < {incumbent:.4f}"
-        return TrainingOutcome(model, False, reason, candidate, incumbent)
-    promote(data_dir, model.version)
-    return TrainingOutcome(model, True, "promoted", candidate, incumbent)
+        return TrainingOutcome(model, True, f"promoted: {serving} could not be loaded to compare")
+    dev = eval_dev_examples()
+    candidate, held = accuracy(model, validation), accuracy(incumbent, validation)
+    candidate_dev, held_dev = accuracy(model, dev), accuracy(incumbent, dev)
+    model.metadata["promotion_gate"] = {
+        "serving": serving,
+        "validation_accuracy": {"candidate": candidate, "serving": held},
+        "eval_dev_accuracy": {"candidate": candidate_dev, "serving": held_dev, "items": len(dev)},
+    }
+    promoted = candidate >= held and candidate_dev >= held_dev
+    reason = (
+        f"{'promoted' if promoted else f'kept {serving}'}: validation accuracy "
+        f"{candidate:.4f} vs {held:.4f}, eval dev first-turn intent accuracy "
+        f"{candidate_dev:.4f} vs {held_dev:.4f} (new vs serving)"
+    )
+    return TrainingOutcome(model, promoted, reason, candidate, held, candidate_dev, held_dev)
+
+
+def eval_dev_examples() -> list[Example]:
+    """The first turn of each item of the evaluation set's dev split, with its intent. Only the
+    dev split: the test split stays unseen by every choice made in training."""
+    dev, _ = split(load_items())
+    return [Example(item.text, item.intent) for item in dev]
+
+
+def accuracy(model: IntentModel, examples: list[Example]) -> float:
+    """The share of `examples` given their intent (out of scope included, as served)."""
+    labels, _ = model.predicted_labels([example.text for example in examples])
+    return sum(label == e.intent for label, e in zip(labels, examples, strict=True)) / len(examples)
 
 
 def train_and_activate(data_dir: Path, examples: list[Example], **options: Any) -> IntentModel:
