@@ -65,7 +65,7 @@ class Case:
             grounded=self.grounded,
             agent=self.agent,
             written_by_model=self.agent in (LLM_ANSWER, LLM_ACTION),
-            confidence=1.0 if self.dialogue_turn else None,
+            in_dialogue=self.dialogue_turn,
         )
         intent = IntentPrediction(
             label="out_of_scope" if self.out_of_scope else self.intent,

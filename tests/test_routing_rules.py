@@ -66,8 +66,9 @@ def coordinator(rules: list | None = None, hours: BusinessHours | None = None) -
         (0.9, "human", "confidence.human"),  # "above 0.9" is strict
         (0.8, "human", "confidence.human"),
         (0.7, "human", "confidence.human"),
-        (0.69, "specialist", "confidence.specialist"),
-        (0.1, "specialist", "confidence.specialist"),
+        # An unlikely draft says nothing about how hard the case is: a person, not a specialist.
+        (0.69, "human", "confidence.low"),
+        (0.1, "human", "confidence.low"),
     ],
 )
 def test_confidence_tiers(confidence: float, tier: str, rule: str) -> None:
@@ -92,7 +93,7 @@ RULE_TABLE = [
     (context(tier="vip"), "customer_tier_in:key account", "human"),
     (context(tier="enterprise"), "customer_tier_in:key account", "human"),
     (context(confidence=0.5, earlier=[0.6]), "low_confidence_streak:repeated uncertainty",
-     "specialist"),
+     "human"),
     (context(grounded=False), "guardrail_tripped:guardrail", "human"),
     (context("talk to a human", "contact_human", 0.99), "intent.handoff", "human"),
 ]  # fmt: skip
@@ -144,8 +145,8 @@ PRECEDENCE_TABLE = [
      ["confidence.auto", "amount_over:large amount", "customer_tier_in:key account"]),
     (context("I'll sue", confidence=0.8, tier="vip"), "specialist",
      ["confidence.human", "text_matches:legal threat", "customer_tier_in:key account"]),
-    (context(confidence=0.5, tier="vip"), "specialist",
-     ["confidence.specialist", "customer_tier_in:key account"]),
+    (context(confidence=0.5, tier="vip"), "human",
+     ["confidence.low", "customer_tier_in:key account"]),
     (context("talk to a human", "contact_human", 0.99, tier="vip"), "human",
      ["confidence.auto", "intent.handoff", "customer_tier_in:key account"]),
     (context(grounded=False, tier="vip", amount=10), "human",
@@ -158,6 +159,31 @@ def test_precedence(ctx: RoutingContext, tier: str, rules: list[str]) -> None:
     decision = coordinator().decide(ctx)
     assert decision.tier == tier
     assert [hit.rule for hit in decision.rules] == rules
+
+
+def test_a_message_in_another_language_goes_to_a_person_not_a_specialist() -> None:
+    foreign = context("Ich will meinen Anwalt anrufen, sue", "complaint", 0.99)
+    foreign = foreign.model_copy(
+        update={"intent": foreign.intent.model_copy(update={"language": "de"})}
+    )
+    decision = coordinator().decide(foreign)
+    assert decision.tier == "human"
+    assert [hit.rule for hit in decision.rules] == ["confidence.auto", "language.unsupported"]
+
+
+@pytest.mark.parametrize(("action_probability", "fires"), [(None, True), (0.9, True), (0.1, False)])
+def test_a_sensitive_intent_rule_waits_for_a_request_to_act(
+    action_probability: float | None, fires: bool
+) -> None:
+    asked = context("what happens to my data if I close my account?", "delete_account")
+    asked = asked.model_copy(
+        update={
+            "intent": asked.intent.model_copy(update={"action_probability": action_probability})
+        }
+    )
+    decision = coordinator().decide(asked)
+    assert ("intent_in:sensitive request" in {hit.rule for hit in decision.rules}) is fires
+    assert decision.tier == ("specialist" if fires else "auto")
 
 
 def test_ungrounded_drafts_never_go_out_even_without_the_guardrail_rule() -> None:

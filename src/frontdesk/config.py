@@ -8,6 +8,7 @@ Nested keys map to environment variables with `__`: `queue.backend` is `FRONTDES
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -124,6 +125,13 @@ class RoutingSettings(_Section):
     )
     human_threshold: float = Field(
         0.7, gt=0, lt=1, description="confidence from which a human agent handles it (0–1)"
+    )
+    max_wrong_auto_rate: float = Field(
+        0.01,
+        gt=0,
+        lt=1,
+        description="the share of automatic replies allowed to be wrong, above 0 and below 1: "
+        "the reply-confidence calibration raises auto_threshold until its dev split meets it",
     )
     min_retrieval_score: float = Field(
         0.12, ge=0, le=1, description="lowest knowledge-base match a reply may rest on (0–1)"
@@ -292,13 +300,29 @@ class KnowledgeSettings(_Section):
         "`frontdesk ingest`), off for BM25 alone",
     )
     dense_weight: float = Field(
-        0.3, ge=0, le=1, description="share of the vector cosine in the hybrid ranking (0–1)"
+        0.8, ge=0, le=1, description="share of the vector cosines in the hybrid ranking (0–1)"
     )
     refresh_seconds: float = Field(
         5.0,
         gt=0,
         description="how often a worker looks for ingested, changed or removed articles (seconds)",
     )
+
+
+class LanguageSettings(_Section):
+    supported: list[str] = Field(
+        default_factory=lambda: ["en"],
+        min_length=1,
+        description="ISO 639-1 codes of the languages the models and articles cover; a message "
+        "reliably in another goes to a human agent",
+    )
+
+    @field_validator("supported")
+    @classmethod
+    def _known_codes(cls, codes: list[str]) -> list[str]:
+        if any(not re.fullmatch(r"[a-z]{2}", code) for code in codes):
+            raise ValueError("must be two-letter ISO 639-1 codes such as 'en' or 'de'")
+        return codes
 
 
 class Settings(BaseSettings):
@@ -322,6 +346,7 @@ class Settings(BaseSettings):
     commerce: CommerceSettings = CommerceSettings()
     crm: CrmSettings = CrmSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
+    language: LanguageSettings = LanguageSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -53,6 +53,16 @@ class IntentPrediction(Contract):
     model_version: str
     out_of_scope: bool
     alternatives: list[IntentAlternative] = []
+    action_probability: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="probability the customer asks us to act on their order or account now, "
+        "as opposed to asking how something works (None without a request-kind model)",
+    )
+    language: str | None = Field(
+        None, description="ISO 639-1 code of a language the models do not cover, when detected"
+    )
 
 
 class ToolCall(Contract):
@@ -96,8 +106,18 @@ class DraftReply(Contract):
         None,
         ge=0,
         le=1,
-        description="the drafting agent's own confidence, when it has one (a dialogue turn that "
-        "got the answer it asked for); routing uses it in place of the intent's",
+        description="the probability that this reply is right: the reply-confidence calibrator's "
+        "reading of `signals` (before scoring, the drafting agent's own estimate, if any)",
+    )
+    in_dialogue: bool = Field(
+        False,
+        description="a turn of an account conversation under way (an answer to what the agent "
+        "asked, such as an order number or a yes): the intent's label is noise for routing",
+    )
+    signals: dict[str, float] = Field(
+        {},
+        description="what the drafting agent knows about how good the reply is (section match, "
+        "margin to the runner-up, dialogue step…): the calibrator's inputs",
     )
 
 

@@ -31,6 +31,11 @@ class IntentRule(_Rule):
 
     when: Literal["intent_in"]
     intents: list[str] = Field(min_length=1)
+    only_requests: bool = Field(
+        False,
+        description='true to fire only when the customer asks us to act ("delete my account"), '
+        'not for a question about how it works ("what happens to my data if I close it?")',
+    )
 
 
 class TextRule(_Rule):
@@ -141,6 +146,7 @@ def default_rules() -> list[Rule]:
             name="sensitive request",
             when="intent_in",
             intents=["complaint", "delete_account"],
+            only_requests=True,
             tier="specialist",
         ),
         AmountRule(name="large amount", when="amount_over", amount=250.0, tier="specialist"),

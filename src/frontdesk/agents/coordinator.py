@@ -1,8 +1,10 @@
-"""Coordinator: picks the tier for a message from confidence and business rules, and says why.
+"""Coordinator: picks the tier for a message from the reply's confidence and business rules, and
+says why.
 
-The confidence picks a tier first (> auto_threshold: auto; ≥ human_threshold: human; else
-specialist). Rules can only raise it: the most severe tier among all that fired wins, and every
-rule that fired is recorded with the inputs it saw.
+The confidence (the calibrated probability that the draft is right) picks a tier first: above
+auto_threshold the reply is sent; otherwise a person answers, checking the draft from
+human_threshold up and writing the answer below it. Rules can only raise the tier: the most severe
+among all that fired wins, and every rule that fired is recorded with the inputs it saw.
 """
 
 from __future__ import annotations
@@ -63,8 +65,8 @@ def business_deadline(hours: BusinessHours, start: datetime, minutes: int) -> da
 
 
 def confidence_tier(confidence: float, auto: float, human: float) -> Tier:
-    """The tier a confidence alone earns: above `auto` sent, from `human` up a person, below
-    that a senior specialist."""
+    """The reference design's tier for a confidence alone: above `auto` sent, from `human` up a
+    person, below that a senior specialist (the replay's intent-confidence baseline)."""
     if confidence > auto:
         return "auto"
     return "human" if confidence >= human else "specialist"
@@ -88,8 +90,8 @@ class Coordinator:
         return business_deadline(self.policy.business_hours, at, minutes)
 
     def confidence_of(self, context: RoutingContext) -> float:
-        # A dialogue turn that got the answer it asked for ("yes", an email) is judged by the
-        # dialogue, not by the classifier's reading of two words out of context.
+        """The reply's confidence, which the pipeline's scorer put on every draft; the intent's
+        when a caller routes an unscored draft."""
         draft = context.draft
         return context.intent.confidence if draft.confidence is None else draft.confidence
 
@@ -97,22 +99,41 @@ class Coordinator:
         policy = self.policy
         intent, draft = context.intent, context.draft
         confidence = self.confidence_of(context)
-        subject = intent.label if draft.confidence is None else f"{draft.agent} turn"
+        subject = f"{draft.agent} turn" if draft.in_dialogue else f"reply to {intent.label}"
         seen = {"label": intent.label, "confidence": round(confidence, 4)}
-        tier = confidence_tier(confidence, policy.auto_threshold, policy.human_threshold)
+        # The confidence says how likely the reply is right, not how hard the case is: below
+        # the automatic threshold a person answers, and only rules about the case (a legal
+        # threat, a sensitive request, money at stake) call for a senior specialist.
+        tier: Tier = "auto" if confidence > policy.auto_threshold else "human"
         if tier == "auto":
+            level = "auto"
             detail = f"{subject} at {confidence:.3f} > {policy.auto_threshold}"
-        elif tier == "human":
+        elif confidence >= policy.human_threshold:
+            level = "human"
             detail = (
-                f"{subject} at {confidence:.3f} in "
-                f"[{policy.human_threshold}, {policy.auto_threshold}]"
+                f"{subject} at {confidence:.3f} in [{policy.human_threshold}, "
+                f"{policy.auto_threshold}]: a person checks the draft"
             )
         else:
-            detail = f"{subject} at {confidence:.3f} < {policy.human_threshold}"
-        hits = [RuleHit(rule=f"confidence.{tier}", detail=detail, inputs=seen)]
+            level = "low"
+            detail = (
+                f"{subject} at {confidence:.3f} < {policy.human_threshold}: the draft is "
+                "probably wrong, a person answers"
+            )
+        hits = [RuleHit(rule=f"confidence.{level}", detail=detail, inputs=seen)]
+        if intent.language is not None:
+            # Nothing our models say about the message holds in a language they do not read,
+            # and a senior specialist reads it no better: a person answers.
+            hits.append(
+                RuleHit(
+                    rule="language.unsupported",
+                    detail=f"written in {intent.language!r}, which the models do not cover",
+                    inputs={"language": intent.language},
+                )
+            )
+            return RoutingDecision(tier="human", confidence=confidence, rules=hits)
         # In a dialogue turn ("#W1234567", "yes") the label is noise: intent rules stay out.
-        # A knowledge draft's confidence only tempers the intent's: its rules still apply.
-        intent_driven = draft.confidence is None or draft.kind == "knowledge"
+        intent_driven = not draft.in_dialogue
         if intent_driven and intent.label in policy.handoff_intents:
             hits.append(
                 RuleHit(
@@ -154,7 +175,13 @@ class Coordinator:
 
     def _check(self, rule: Rule, context: RoutingContext, confidence: float) -> RuleHit | None:
         name = f"{rule.when}:{rule.name}"
-        if isinstance(rule, IntentRule) and context.intent.label in rule.intents:
+        intent = context.intent
+        asks_to_act = intent.action_probability is None or intent.action_probability >= 0.5
+        if (
+            isinstance(rule, IntentRule)
+            and intent.label in rule.intents
+            and (asks_to_act or not rule.only_requests)
+        ):
             return RuleHit(
                 rule=name,
                 detail=f"intent {context.intent.label} → {rule.tier}",

@@ -136,6 +136,62 @@ def replay(
     )
 
 
+@app.command()
+def calibrate(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="evaluation set (JSONL); default the set shipped with frontdesk"),
+    ] = None,
+    inbox: Annotated[
+        bool, typer.Option(help="also fit on the verdicts people gave drafts in the inbox")
+    ] = True,
+    promote: Annotated[
+        bool, typer.Option(help="serve the fitted calibrator from the next start")
+    ] = True,
+) -> None:
+    """Fit the reply-confidence calibration on the dev split replayed through the pipeline (and
+    the inbox's verdicts), choose the automatic threshold for routing.max_wrong_auto_rate, and
+    store it as a new version."""
+    from frontdesk.evaluation.dataset import EvalSetError, load_items
+
+    settings = settings_or_exit()
+    try:
+        items = load_items(file)
+    except (EvalSetError, OSError) as exc:
+        raise fail(str(exc), code=2) from None
+    console.print(describe_calibration(fit_and_store(settings, items, inbox, promote)))
+
+
+def fit_and_store(settings: Any, items: Any, inbox: bool, promote: bool) -> Any:
+    """Fit a calibrator on the dev split of `items` and the inbox's verdicts, and store it."""
+    from frontdesk.confidence.registry import save
+    from frontdesk.evaluation.calibration import fit_calibrator
+    from frontdesk.runtime.services import open_store
+
+    verdicts = open_store(settings).reply_verdicts() if inbox else []
+    with console.status("replaying the dev split…") as status:
+        calibrator = fit_calibrator(
+            items,
+            settings,
+            verdicts,
+            lambda done, total: status.update(f"replayed {done}/{total} dev items"),
+        )
+    save(settings.data_dir, calibrator, promote=promote)
+    return calibrator
+
+
+def describe_calibration(calibrator: Any) -> str:
+    meta = calibrator.metadata
+    losses = ", ".join(f"{m} {v:.4f}" for m, v in meta["cross_validated_log_loss"].items())
+    return (
+        f"reply-confidence calibrator {calibrator.version}: {calibrator.method} on "
+        f"{meta['rows']} drafts ({meta['dev_items']} dev items, {meta['inbox_verdicts']} inbox "
+        f"verdicts; {meta['right_share']:.1%} right); cross-validated log loss {losses}; "
+        f"automatic above {calibrator.auto_threshold:.4f} for at most "
+        f"{meta['max_wrong_auto_rate']:.1%} wrong"
+    )
+
+
 def _rows(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
     rows = {"system": figures["system"]["overall"]}
     for name, baseline in figures["baselines"].items():

@@ -4,7 +4,7 @@ for the system and for baselines scored on the same drafts."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,10 @@ class ItemOutcome:
     forced_tier: Tier  # the least tier the rules other than confidence demanded
     right_reply: bool  # the draft would be right if sent
     disclosures: int = 0
+    draft_kind: str = "knowledge"
+    features: dict[str, float] = field(default_factory=dict)  # the calibrator's inputs
+    reply: str = ""  # the draft, as the customer would have read it
+    cited: tuple[str, ...] = ()  # the headings of the sections it cites
 
     @property
     def routine(self) -> bool:

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from frontdesk.agents.coordinator import confidence_tier
 from frontdesk.commerce.embedded import EmbeddedShop
+from frontdesk.confidence.features import stored_features
 from frontdesk.config import Settings
 from frontdesk.contracts import DecisionRecord, Tier
 from frontdesk.evaluation.dataset import EvalItem
@@ -31,7 +31,6 @@ from frontdesk.evaluation.metrics import (
     risk_coverage,
 )
 from frontdesk.runtime.services import Services, build_services
-from frontdesk.training.models_dir import model_dir
 
 Progress = Callable[[int, int], None]
 
@@ -42,9 +41,9 @@ def replay(
     """Replay every item; the configured data directory is only read (its intent model)."""
     with tempfile.TemporaryDirectory(prefix="frontdesk-replay-") as scratch:
         data_dir = Path(scratch)
-        serving = model_dir(settings.data_dir)
+        serving = settings.data_dir / "models"  # the intent model and the calibrator
         if serving.is_dir():
-            shutil.copytree(serving, model_dir(data_dir))
+            shutil.copytree(serving, data_dir / "models")
         throwaway = settings.model_copy(
             update={
                 "data_dir": data_dir,
@@ -82,7 +81,7 @@ def _replay_item(services: Services, item: EvalItem) -> ItemOutcome:
         last = view.decisions[-1]
         first = first or last
     assert first is not None and last is not None and conversation_id is not None
-    policy = services.settings.routing
+    policy = services.pipeline.coordinator.policy
     decision = last.decision
     return ItemOutcome(
         item_id=item.id,
@@ -93,15 +92,19 @@ def _replay_item(services: Services, item: EvalItem) -> ItemOutcome:
         tier=decision.tier,
         confidence=decision.confidence,
         intent_confidence=last.intent.confidence,
-        forced_tier=_forced_tier(last, policy.auto_threshold, policy.human_threshold),
+        forced_tier=_forced_tier(last, policy.auto_threshold),
         right_reply=is_right_reply(item, last),
+        draft_kind=last.draft.kind,
+        features=stored_features(last.draft),
+        reply=last.draft.text,
+        cited=tuple(source.heading for source in last.draft.sources),
         disclosures=len(_disclosed(services, conversation_id, item, last)),
     )
 
 
-def _forced_tier(record: DecisionRecord, auto: float, human: float) -> Tier:
+def _forced_tier(record: DecisionRecord, auto: float) -> Tier:
     """The least tier the rules other than confidence held the message to."""
-    by_confidence = confidence_tier(record.decision.confidence, auto, human)
+    by_confidence: Tier = "auto" if record.decision.confidence > auto else "human"
     if TIER_ORDER[record.decision.tier] > TIER_ORDER[by_confidence]:
         return record.decision.tier
     others = [hit for hit in record.decision.rules if not hit.rule.startswith("confidence.")]
@@ -155,6 +158,21 @@ def report(outcomes: list[ItemOutcome], settings: Settings) -> dict[str, Any]:
             }
             for name, route in baselines.items()
         },
+        "items": [
+            {
+                "id": o.item_id,
+                "kind": o.kind,
+                "intent": o.intent,
+                "predicted_intent": o.predicted_intent,
+                "tier": o.tier,
+                "confidence": o.confidence,
+                "right_reply": o.right_reply,
+                "draft_kind": o.draft_kind,
+                "cited": list(o.cited),
+                "reply": o.reply,
+            }
+            for o in outcomes
+        ],
         "risk_coverage": {
             "routing_confidence": risk_coverage(outcomes, lambda o: o.confidence),
             "intent_confidence": risk_coverage(outcomes, lambda o: o.intent_confidence),

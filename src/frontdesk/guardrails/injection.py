@@ -43,7 +43,8 @@ TECHNIQUES: dict[str, re.Pattern[str]] = {
     ),
     "fake role markers": re.compile(
         r"<\|(?:im_start|im_end|system|assistant|user)\|>|\[/?INST\]|<</?SYS>>|"
-        r"^\s*#{2,}\s*(?:system|instruction|assistant)\b|^\s*(?:system|assistant)\s*:",
+        r"^\s*#{2,}\s*(?:system|instruction|assistant)\b|^\s*(?:system|assistant)\s*:|"
+        r"[\[(<{]\s*(?:system|assistant|admin|developer)\s*:",
         re.IGNORECASE | re.MULTILINE,
     ),
     "injected instructions": re.compile(
@@ -54,6 +55,28 @@ TECHNIQUES: dict[str, re.Pattern[str]] = {
         r"\b(?:approve|issue|grant|process|authori[sz]e)\s+(?:\w+\s+){0,4}?"
         r"(?:refunds?|credits?|compensation)\s+(?:\w+\s+){0,3}?without\s+(?:any\s+)?"
         r"(?:verification|verifying|checking|authentication|approval|asking|question)",
+        re.IGNORECASE,
+    ),
+    # The safeguards the assistant follows are named, not the vocabulary of prompts: "skip the
+    # identity check", "ignore the bit about needing a yes", "no need to confirm".
+    "skip the safeguards": re.compile(
+        r"\b(?:skip|bypass|ignore|disregard|forget about|no need for|don'?t bother with)\s+"
+        r"(?:the\s+|your\s+|any\s+|that\s+|this\s+)?(?:bit about\s+)?(?:\w+\s+){0,1}?"
+        r"(?:identity|verification|verifying|authentication|security|id)\s*"
+        r"(?:checks?|steps?|questions?|process|part)?\b|"
+        r"\b(?:ignore|skip|disregard)\s+(?:the\s+)?(?:bit|part|step)\s+about\s+"
+        r"(?:needing\s+)?(?:a\s+yes|confirm\w*|verif\w*)|"
+        r"\bno need (?:for me )?to (?:confirm|verify)\b",
+        re.IGNORECASE,
+    ),
+    "dictated reply": re.compile(
+        r"\b(?:reply|respond|answer)\s+(?:with\s+)?only\s+(?:with\s+)?(?:the\s+word|the\s+"
+        r"phrase|[\"'“])",
+        re.IGNORECASE,
+    ),
+    "mass action": re.compile(
+        r"\b(?:every|all(?: the)?)\s+(?:\w+\s+){0,2}?(?:orders?|accounts?|customers?|refunds?)\s+"
+        r"(?:in|on|from)\s+(?:the|your)\s+(?:system|database|shop|store)\b",
         re.IGNORECASE,
     ),
 }

@@ -19,7 +19,7 @@ class OffTopic:
             return verdict(self, False, f"in scope ({intent.label})")
         if draft.kind == "template":
             return verdict(self, False, "out of scope, answered with the refusal template")
-        if draft.kind == "action" and draft.confidence is not None:
+        if draft.kind == "action" and draft.in_dialogue:
             # An answer to the assistant's own question ("zip 02119") reads as out of scope
             # to a classifier that sees it alone; the dialogue that asked for it judges it.
             return verdict(self, False, f"a dialogue turn of {draft.agent}")

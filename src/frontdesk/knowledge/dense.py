@@ -89,18 +89,30 @@ def passage_key(heading: str, text: str) -> str:
     return hashlib.sha256(f"{heading}\n{text}".encode()).hexdigest()
 
 
-def embed_missing(store: Store, encoder: Encoder) -> int:
-    """Encode the passages that have no vector from `encoder` yet; drop vectors no passage uses.
+def section_question(heading: str) -> str:
+    """The question a section answers: its own heading, without the article's title ("Refund
+    Timing › How long does a refund take?" → "How long does a refund take?")."""
+    return heading.rsplit("›", 1)[-1].strip()
 
-    Returns how many passages were encoded.
+
+def question_key(heading: str) -> str:
+    """The stored vector of a section's own heading, apart from that of its whole text."""
+    return hashlib.sha256(f"question\n{section_question(heading)}".encode()).hexdigest()
+
+
+def embed_missing(store: Store, encoder: Encoder) -> int:
+    """Encode the passages, and the questions their sections answer, that have no vector from
+    `encoder` yet; drop vectors no passage uses.
+
+    Returns how many texts were encoded.
     """
     with store.session() as session:
-        texts = {
-            passage_key(heading, text): f"{heading}\n{text}"
-            for heading, text in session.execute(
-                select(KnowledgeChunkRow.heading, KnowledgeChunkRow.text)
-            )
-        }
+        texts: dict[str, str] = {}
+        for heading, text in session.execute(
+            select(KnowledgeChunkRow.heading, KnowledgeChunkRow.text)
+        ):
+            texts[passage_key(heading, text)] = f"{heading}\n{text}"
+            texts[question_key(heading)] = section_question(heading)
         stored = set(
             session.scalars(
                 select(KnowledgeVectorRow.text_sha256).where(
@@ -126,6 +138,32 @@ def embed_missing(store: Store, encoder: Encoder) -> int:
                 for key, vector in zip(keys, vectors, strict=True)
             )
     return len(missing)
+
+
+DEMO_VECTORS = "demo_kb_vectors.npz"  # written by scripts/embed_demo_kb.py
+
+
+def store_demo_vectors(store: Store) -> int:
+    """Store the demo articles' MiniLM vectors shipped in the package (computed by
+    scripts/embed_demo_kb.py with the same encoder), so a first start needs no encoding; returns
+    how many were stored. A vector whose text changed since is simply not used."""
+    from importlib import resources
+
+    shipped = resources.files("frontdesk.knowledge").joinpath(DEMO_VECTORS)
+    with shipped.open("rb") as file, np.load(file) as data:
+        name, keys, vectors = str(data["encoder"]), data["keys"], data["vectors"]
+    with store.session() as session:
+        stored = set(
+            session.scalars(
+                select(KnowledgeVectorRow.text_sha256).where(KnowledgeVectorRow.encoder == name)
+            )
+        )
+        session.add_all(
+            KnowledgeVectorRow(encoder=name, text_sha256=str(key), vector=vector.tobytes())
+            for key, vector in zip(keys, vectors.astype(np.float32), strict=True)
+            if str(key) not in stored
+        )
+    return len(set(map(str, keys)) - stored)
 
 
 def has_vectors(store: Store, encoder_name: str) -> bool:

@@ -177,16 +177,21 @@ class LanguageDetector:
 
     def is_unsupported(self, text: str) -> bool:
         """True only when the message is reliably in a language other than the supported ones."""
+        return self.unsupported_language(text) is not None
+
+    def unsupported_language(self, text: str) -> str | None:
+        """The language of a message reliably written in none of the supported ones, else None."""
         prepared = prepare(text)
         ranking = self._rank(prepared.text)
         guess = self._guess(prepared, ranking)
-        return (
+        unsupported = (
             guess.reliable
             and guess.language not in self._covered
             and self._supported_probability(ranking) < MAX_SUPPORTED_PROBABILITY
             and self._supported_probability(self._rank(prepared.without_names))
             < MAX_SUPPORTED_PROBABILITY
         )
+        return guess.language if unsupported else None
 
     def _rank(self, text: str) -> list[tuple[str, float]]:
         return self._identifier.rank(text) if text else []

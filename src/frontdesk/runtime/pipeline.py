@@ -16,6 +16,7 @@ from frontdesk.agents.intent import IntentAgent
 from frontdesk.agents.realtime import RealtimeResponder, RealtimeTurn
 from frontdesk.agents.response import ResponseAgent
 from frontdesk.clock import utcnow
+from frontdesk.confidence.scorer import ReplyScorer
 from frontdesk.contracts import (
     CustomerProfile,
     DialogueUpdate,
@@ -55,8 +56,10 @@ class Pipeline:
         realtime_agent: RealtimeResponder | None = None,
         escalation_agent: EscalationAgent | None = None,
         guardrails: Guardrails | None = None,
+        scorer: ReplyScorer | None = None,
     ) -> None:
         self.store = store
+        self.scorer = scorer or ReplyScorer(None)
         self.guardrails = guardrails or Guardrails()
         self.intent_agent = intent_agent
         self.response_agent = response_agent
@@ -139,16 +142,18 @@ class Pipeline:
         self, message: InboundMessage, intent: IntentPrediction, drafted: _Drafted, intent_ms: float
     ) -> TurnOutcome:
         started = time.perf_counter()
-        draft = drafted.draft
         verdicts = self._guard(message, intent, drafted)
         guarded = time.perf_counter()
+        drafted.draft = draft = self.scorer.score(message.text, intent, drafted.draft)
+        scored = time.perf_counter()
         decision = self.coordinator.decide(self._context(message, intent, drafted, verdicts))
         latency = {
             "queue_wait": (utcnow() - message.received_at).total_seconds() * 1000,
             "intent": intent_ms,
             **drafted.stage_ms,
             "guardrails": (guarded - started) * 1000,
-            "coordinator": (time.perf_counter() - guarded) * 1000,
+            "reply_confidence": (scored - guarded) * 1000,
+            "coordinator": (time.perf_counter() - scored) * 1000,
         }
         latency = {stage: round(ms, 3) for stage, ms in latency.items()}
         handoff = None
@@ -230,7 +235,9 @@ class Pipeline:
         )
         [intent] = self.intent_agent.classify([message])
         drafted = self._draft([message], [intent], BatchResult())[message.id]
-        context = self._context(message, intent, drafted, self._guard(message, intent, drafted))
+        verdicts = self._guard(message, intent, drafted)
+        drafted.draft = self.scorer.score(message.text, intent, drafted.draft)
+        context = self._context(message, intent, drafted, verdicts)
         return context, self.coordinator.decide(context)
 
     def _prepare_case(

@@ -16,10 +16,18 @@ from frontdesk.channels.live import LiveFeed, LocalLiveFeed, open_live_feed
 from frontdesk.commerce.base import Commerce, Crm
 from frontdesk.commerce.embedded import EmbeddedShop
 from frontdesk.commerce.loading import ensure_demo_shop
+from frontdesk.confidence.calibrator import ReplyCalibrator
+from frontdesk.confidence.registry import load_current as load_current_calibrator
+from frontdesk.confidence.scorer import ReplyScorer
 from frontdesk.config import Settings, secret
 from frontdesk.contracts import Channel, InboundMessage
 from frontdesk.handoffs.service import HandoffService
-from frontdesk.knowledge.dense import MiniLmQuestionEncoder, has_vectors
+from frontdesk.knowledge.dense import (
+    MiniLmQuestionEncoder,
+    embed_missing,
+    has_vectors,
+    store_demo_vectors,
+)
 from frontdesk.knowledge.index import (
     HybridIndex,
     KnowledgeIndex,
@@ -168,10 +176,15 @@ def realtime_agent(settings: Settings, store: Store, toolbox: Toolbox) -> Realti
     return LlmRealtimeAgent(toolbox, model, fallback=rules, meter=meter)
 
 
-def policy_of(settings: Settings) -> RoutingPolicy:
+def policy_of(settings: Settings, calibrator: ReplyCalibrator | None = None) -> RoutingPolicy:
+    """The routing policy of the settings; with a fitted reply-confidence calibrator the automatic
+    threshold rises to what meets `routing.max_wrong_auto_rate` on its fitting rows."""
     routing = settings.routing
+    auto = routing.auto_threshold
+    if calibrator is not None:
+        auto = max(auto, calibrator.threshold_for(routing.max_wrong_auto_rate))
     return RoutingPolicy(
-        routing.auto_threshold,
+        auto,
         routing.human_threshold,
         frozenset(routing.handoff_intents),
         tuple(routing.rules),
@@ -196,6 +209,19 @@ def knowledge_index(settings: Settings, store: Store) -> KnowledgeIndex:
     return index
 
 
+def intent_agent(settings: Settings) -> IntentAgent:
+    """The serving intent model, with the request-kind model shipped in the package and the
+    language check for the configured languages."""
+    from frontdesk.language import LanguageDetector
+    from frontdesk.training.request_kind import shipped_request_model
+
+    return IntentAgent(
+        load_active(settings.data_dir),
+        request_kind=shipped_request_model(),
+        languages=LanguageDetector(frozenset(settings.language.supported)),
+    )
+
+
 def partial_answers_to(live: LiveFeed) -> PartialAnswers:
     """Answers being written go to the customer's open chat as `draft` events."""
 
@@ -210,21 +236,29 @@ def build_services(settings: Settings) -> Services:
     store = open_store(settings)
     if not load_passages(store):
         ingest_demo(store)
+        if settings.knowledge.dense == "minilm" and settings.knowledge.dense_weight > 0:
+            # The demo articles' vectors ship with them; anything they miss is encoded now.
+            store_demo_vectors(store)
+            embed_missing(store, MiniLmQuestionEncoder())
     commerce, crm = open_shop(settings, store)
     routing = settings.routing
+    calibrator = load_current_calibrator(settings.data_dir)
+    intents = intent_agent(settings)
     pipeline = Pipeline(
         store,
-        IntentAgent(load_active(settings.data_dir)),
+        intents,
         ResponseAgent(
             knowledge_index(settings, store),
             settings.company_name,
             routing.min_retrieval_score,
             build_answerer(settings.llm, store.record_llm_call),
             partial=partial_answers_to(live),
+            topics=intents.classifier.predict,
         ),
-        Coordinator(policy_of(settings)),
+        Coordinator(policy_of(settings, calibrator)),
         realtime_agent(settings, store, Toolbox(commerce, crm)),
         EscalationAgent(commerce, escalation_drafter(settings, store)),
+        scorer=ReplyScorer(calibrator),
     )
     queue = open_queue(settings)
     return Services(settings, store, queue, Intake(store, queue), pipeline, live)

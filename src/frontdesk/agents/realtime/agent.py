@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from frontdesk.agents.realtime.dialogue import DialogueState, Goal, RealtimeTurn
+from frontdesk.agents.realtime.dialogue import DialogueState, Goal, RealtimeTurn, turn_signals
 from frontdesk.agents.realtime.entities import extract
 from frontdesk.agents.realtime.session import DialogueSession
 from frontdesk.contracts import DraftReply, InboundMessage, IntentPrediction
@@ -29,6 +29,7 @@ GOALS: dict[str, Goal] = {
 }
 PROFILE_ADDRESS_INTENT = "edit_account"
 GOAL_CONFIDENCE = 0.5
+ACTION_PROBABILITY = 0.5
 LEAVE_CONFIDENCE = 0.9
 
 
@@ -54,7 +55,10 @@ class RealtimeAgent:
     ) -> bool:
         """True when this message belongs to an account request, new or under way."""
         dialogue = DialogueState.model_validate(state or {})
-        if _goal_of(message.text, intent) is not None:
+        if _goal_of(message.text, intent) is not None and (
+            dialogue.goal is not None or asks_to_act(intent)
+        ):
+            # A question about the policy ("is there a fee to cancel?") is for the articles.
             return True
         entities = extract(message.text)
         if dialogue.goal is None and dialogue.tools.pending is None:
@@ -82,7 +86,8 @@ class RealtimeAgent:
                 kind="action",
                 grounded=True,
                 agent=AGENT,
-                confidence=1.0 if continuing else None,
+                in_dialogue=continuing,
+                signals=turn_signals(session.dialogue, entities, session.results, continuing),
             ),
             state=session.dialogue.model_dump(mode="json"),
             tool_calls=session.calls,
@@ -90,6 +95,12 @@ class RealtimeAgent:
             customer=session.profile(),
             amount_at_stake=session.amount_at_stake,
         )
+
+
+def asks_to_act(intent: IntentPrediction) -> bool:
+    """The customer asks us to act on their order or account, not how something works (without
+    a request-kind signal every request with a goal is taken as one)."""
+    return intent.action_probability is None or intent.action_probability >= ACTION_PROBABILITY
 
 
 def _goal_of(text: str, intent: IntentPrediction, under_way: Goal | None = None) -> Goal | None:

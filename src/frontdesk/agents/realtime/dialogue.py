@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from frontdesk.agents.realtime.entities import Entities
 from frontdesk.contracts import CustomerProfile, DraftReply, ToolCall, ToolResult
 from frontdesk.tools.toolbox import ToolState
 
@@ -31,6 +32,24 @@ class DialogueState(BaseModel):
     item_ids: list[str] = []
     slots: dict[str, Any] = {}  # what the customer said in earlier turns of this request
     proposal: str | None = None  # the change awaiting a yes, as it was put to the customer
+
+
+def turn_signals(
+    dialogue: DialogueState, entities: Entities, results: list[ToolResult], continuing: bool
+) -> dict[str, float]:
+    """What a turn knows about how well it went, for the reply-confidence calibrator: whether it
+    answers what the agent asked, who is signed in, what the customer gave and how the tools
+    fared."""
+    return {
+        "continuing": float(continuing),
+        "has_goal": float(dialogue.goal is not None),
+        "authenticated": float(dialogue.tools.user_id is not None),
+        "order_named": float(bool(entities.order_ids)),
+        "identity_given": float(entities.email is not None or entities.name is not None),
+        "awaiting_yes": float(dialogue.tools.pending is not None),
+        "tool_calls": float(len(results)),
+        "tool_failures": float(sum(not result.ok for result in results)),
+    }
 
 
 @dataclass

@@ -19,7 +19,7 @@ from pydantic_ai import Agent, RunContext, Tool
 from pydantic_ai.models import Model
 
 from frontdesk.agents.realtime.agent import RealtimeAgent
-from frontdesk.agents.realtime.dialogue import DialogueState, RealtimeTurn
+from frontdesk.agents.realtime.dialogue import DialogueState, RealtimeTurn, turn_signals
 from frontdesk.agents.realtime.entities import extract
 from frontdesk.contracts import DraftReply, InboundMessage, IntentPrediction, ToolCall, ToolResult
 from frontdesk.llm.models import PROVIDER_FAILURES
@@ -120,7 +120,10 @@ class LlmRealtimeAgent:
                 grounded=True,
                 agent=AGENT,
                 written_by_model=True,
-                confidence=1.0 if state is not None else None,
+                in_dialogue=state is not None,
+                signals=turn_signals(
+                    dialogue, extract(message.text), deps.results, state is not None
+                ),
             ),
             state=dialogue.model_dump(mode="json"),
             tool_calls=deps.calls,

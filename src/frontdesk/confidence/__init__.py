@@ -1,0 +1,2 @@
+"""Reply confidence: the calibrated probability that a draft is the right reply, which the
+coordinator routes on."""
