@@ -180,7 +180,9 @@ def _fit_kind(rows: list[LabelledReply], method: str) -> _KindModel:
         )
     x = np.array([[row.features.get(n, 0.0) for n in names] for row in rows])
     mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
+    # A column constant in these rows (its std only rounding error) is centred, not scaled:
+    # dividing by ~1e-16 would turn any other value at serving into a certainty.
+    scale[scale <= 1e-9 * np.maximum(np.abs(mean), 1.0)] = 1.0
     z = (x - mean) / scale
     regression = LogisticRegression(C=REGULARIZATION, max_iter=2000).fit(z, labels)
     model = _KindModel(
