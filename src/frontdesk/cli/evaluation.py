@@ -153,12 +153,16 @@ def calibrate(
     the inbox's verdicts), choose the automatic threshold for routing.max_wrong_auto_rate, and
     store it as a new version."""
     from frontdesk.evaluation.dataset import EvalSetError, load_items
+    from frontdesk.evaluation.dataset import split as split_items
 
     settings = settings_or_exit()
     try:
         items = load_items(file)
     except (EvalSetError, OSError) as exc:
         raise fail(str(exc), code=2) from None
+    if not split_items(items)[0]:
+        name = file or "the shipped evaluation set"
+        raise fail(f"{name} has no items on the dev side of the split to fit on", code=2)
     console.print(describe_calibration(fit_and_store(settings, items, inbox, promote)))
 
 
