@@ -1,6 +1,6 @@
 """Write src/frontdesk/knowledge/demo_kb_vectors.npz: the demo articles' MiniLM vectors (each
 passage, and each section's own question), so that a first start stores them instead of encoding
-for seconds. Run it after changing a demo article; tests/test_knowledge.py fails when they drift.
+for seconds. Run it after changing a demo article; tests/test_demo_vectors.py fails when they drift.
 
     .venv/bin/python scripts/embed_demo_kb.py
 """
