@@ -25,7 +25,13 @@ class ServerProcess:
     ) -> None:
         self.command = command
         self.port = free_port()
-        self.env = {**os.environ, **env, "FRONTDESK_SERVER__PORT": str(self.port)}
+        self.env = {
+            **os.environ,
+            # Fitting the reply-confidence calibration replays the dev split: not per test.
+            "FRONTDESK_ROUTING__CALIBRATE_AT_START": "false",
+            **env,
+            "FRONTDESK_SERVER__PORT": str(self.port),
+        }
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 

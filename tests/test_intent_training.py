@@ -214,7 +214,17 @@ def test_cli_train_eval_list_promote_rollback(tmp_path: Path, monkeypatch) -> No
     second.write_text(json.dumps([[e.text, e.intent] for e in synthetic(50, seed=9)]))
     try:
         trained = runner.invoke(
-            app, ["train", "--data", str(first), "--promote", "always", "--features", "tfidf"]
+            app,
+            [
+                "train",
+                "--data",
+                str(first),
+                "--promote",
+                "always",
+                "--features",
+                "tfidf",
+                "--no-calibrate",
+            ],
         )
         assert trained.exit_code == 0, trained.output
         assert "validation accuracy" in trained.output
@@ -252,7 +262,15 @@ def test_retraining_from_exported_rows_is_one_command(tmp_path: Path, monkeypatc
     )
     seed_rows = len(read_examples())
     try:
-        command = ["train", "--data", str(exported), "--with-seed", "--features", "tfidf"]
+        command = [
+            "train",
+            "--data",
+            str(exported),
+            "--with-seed",
+            "--features",
+            "tfidf",
+            "--no-calibrate",
+        ]
         result = CliRunner().invoke(app, command)
     finally:
         get_settings.cache_clear()

@@ -133,6 +133,12 @@ class RoutingSettings(_Section):
         description="the share of automatic replies allowed to be wrong, above 0 and below 1: "
         "the reply-confidence calibration raises auto_threshold until its dev split meets it",
     )
+    calibrate_at_start: bool = Field(
+        True,
+        description="true to fit the reply-confidence calibration when `serve` or `worker` "
+        "starts without one (once, about a minute); false routes on the agents' own estimates "
+        "until `frontdesk train` fits one",
+    )
     min_retrieval_score: float = Field(
         0.12, ge=0, le=1, description="lowest knowledge-base match a reply may rest on (0–1)"
     )

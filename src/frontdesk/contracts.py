@@ -109,6 +109,11 @@ class DraftReply(Contract):
         description="the probability that this reply is right: the reply-confidence calibrator's "
         "reading of `signals` (before scoring, the drafting agent's own estimate, if any)",
     )
+    candidates: list[Source] = Field(
+        [],
+        description="the next-best sections for a knowledge answer, best first: a person "
+        "answering instead of the bot picks one",
+    )
     in_dialogue: bool = Field(
         False,
         description="a turn of an account conversation under way (an answer to what the agent "

@@ -181,11 +181,23 @@ class ResponseAgent:
             text=f"{body}\n\nSource: {best.heading}",
             kind="knowledge",
             sources=[_source(best)],
+            candidates=_others(passages),
             grounded=True,
             agent=AGENT,
             confidence=round(confidence, 4),
             signals={**signals, "grounding": round(grounding, 4)},
         )
+
+
+def _others(passages: list[Passage]) -> list[Source]:
+    """The best passage of each other section among the candidates, up to CITED_PASSAGES − 1."""
+    seen = {passages[0].heading}
+    others: list[Source] = []
+    for passage in passages[1:]:
+        if passage.heading not in seen and len(others) < CITED_PASSAGES - 1:
+            seen.add(passage.heading)
+            others.append(_source(passage))
+    return others
 
 
 def _match_signals(passages: list[Passage]) -> dict[str, float]:

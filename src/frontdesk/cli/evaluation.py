@@ -186,11 +186,14 @@ def fit_and_store(settings: Any, items: Any, inbox: bool, promote: bool) -> Any:
 
 def describe_calibration(calibrator: Any) -> str:
     meta = calibrator.metadata
-    losses = ", ".join(f"{m} {v:.4f}" for m, v in meta["cross_validated_log_loss"].items())
+    losses = meta["cross_validated_log_loss"]
+    best = min(losses.values())
     return (
-        f"reply-confidence calibrator {calibrator.version}: {calibrator.method} on "
+        f"reply-confidence calibrator {calibrator.version}: {calibrator.method} "
+        f"(C={meta['regularization']}) on "
         f"{meta['rows']} drafts ({meta['dev_items']} dev items, {meta['inbox_verdicts']} inbox "
-        f"verdicts; {meta['right_share']:.1%} right); cross-validated log loss {losses}; "
+        f"verdicts; {meta['right_share']:.1%} right); cross-validated log loss {best:.4f} "
+        f"(best of {len(losses)} settings); "
         f"automatic above {calibrator.auto_threshold:.4f} for at most "
         f"{meta['max_wrong_auto_rate']:.1%} wrong"
     )

@@ -103,12 +103,15 @@ def route(
     services = build_services(settings)
     try:
         context, decision = services.pipeline.explain(text)
+        calibrator = services.pipeline.scorer.version
     finally:
         services.close()
-    intent = context.intent
+    intent, draft = context.intent, context.draft
+    calibrated = f"calibrator {calibrator}" if calibrator else "not calibrated: run frontdesk train"
     console.print(
-        f"tier [bold]{decision.tier}[/bold] at confidence {decision.confidence:.3f} "
-        f"(intent {intent.label} {intent.confidence:.3f}, model {intent.model_version})"
+        f"tier [bold]{decision.tier}[/bold] at reply confidence {decision.confidence:.3f} "
+        f"({calibrated}; intent {intent.label} {intent.confidence:.3f}, model "
+        f"{intent.model_version})"
     )
     for hit in decision.rules:
         console.print(f"  {hit.rule}: {hit.detail}", highlight=False)
@@ -118,4 +121,13 @@ def route(
         alternatives = ", ".join(f"{a.label} {a.confidence:.3f}" for a in intent.alternatives)
         console.print(f"  alternatives: {alternatives}", highlight=False)
         console.print(f"  amount at stake: {context.amount_at_stake}", highlight=False)
+        if intent.action_probability is not None:
+            console.print(
+                f"  asks to act: {intent.action_probability:.3f} (else asks how something works)",
+                highlight=False,
+            )
+        if intent.language is not None:
+            console.print(f"  language: {intent.language} (not covered)", highlight=False)
+        features = ", ".join(f"{name} {value:.3f}" for name, value in sorted(draft.signals.items()))
+        console.print(f"  reply-confidence features: {features}", highlight=False)
         console.print(f"\ndraft ({context.draft.agent}):\n{context.draft.text}", highlight=False)

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from frontdesk.cli.common import console, settings_or_exit
+from frontdesk.config import Settings
 
 
 def serve(
@@ -29,6 +30,7 @@ def serve(
         }
     )
     configure_logging(settings.log_level)
+    calibrate_if_needed(settings)
     url = f"http://{settings.server.host}:{settings.server.port}"
     console.print(f"frontdesk is starting: chat at [bold]{url}/[/bold], API docs at {url}/docs")
     uvicorn.run(
@@ -42,6 +44,20 @@ def serve(
     )
 
 
+def calibrate_if_needed(settings: Settings) -> None:
+    """On a first start, the reply-confidence calibration for the serving intent model (which
+    a first start trains from the seed utterances)."""
+    from frontdesk.confidence.registry import load_current
+
+    if not settings.routing.calibrate_at_start or load_current(settings.data_dir) is not None:
+        return
+    from frontdesk.cli.evaluation import describe_calibration, fit_and_store
+    from frontdesk.evaluation.dataset import load_items
+
+    console.print("first start: fitting the reply-confidence calibration (once, about a minute)")
+    console.print(describe_calibration(fit_and_store(settings, load_items(), True, True)))
+
+
 def run_worker(
     name: Annotated[str | None, typer.Option(help="consumer name; default host-pid")] = None,
 ) -> None:
@@ -51,6 +67,7 @@ def run_worker(
 
     settings = settings_or_exit()
     configure_logging(settings.log_level)
+    calibrate_if_needed(settings)
     services = build_services(settings)
     worker = services.worker(name)
     try:

@@ -76,6 +76,13 @@ def train(
             "always or never"
         ),
     ] = "better",
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            help="when the model is promoted, fit the reply-confidence calibration on it "
+            "(the dev split replayed, and the inbox's verdicts): about a minute"
+        ),
+    ] = True,
 ) -> None:
     """Train an intent model, store it in the registry, and promote it unless it is worse than
     the one serving on the held-back validation split or on the first turns of the evaluation
@@ -103,6 +110,11 @@ def train(
         f"in {time.perf_counter() - started:.1f} s; validation {format_scores(scores)}"
     )
     console.print(f"{outcome.reason}; a promoted model serves from the next start")
+    if calibrate and outcome.promoted:
+        from frontdesk.cli.evaluation import describe_calibration, fit_and_store
+        from frontdesk.evaluation.dataset import load_items
+
+        console.print(describe_calibration(fit_and_store(settings, load_items(), inbox, True)))
 
 
 def export_training(

@@ -24,7 +24,8 @@ from frontdesk.contracts import DraftKind
 
 FOLDS = 5
 MIN_ROWS_PER_KIND = 10
-REGULARIZATION = 1.0
+# Inverse regularisation strengths tried; the cross-validated log loss picks one with the method.
+REGULARIZATIONS = (0.1, 0.3, 1.0, 3.0)
 CLIP = 1e-4
 
 
@@ -109,26 +110,32 @@ def fit(
     for i, row in enumerate(rows):
         by_kind.setdefault(row.kind, []).append(i)
     right = np.array([row.right for row in rows], dtype=float)
-    held_out = {method: np.zeros(len(rows)) for method in ("logistic", "logistic+isotonic")}
+    choices = [(m, c) for m in ("logistic", "logistic+isotonic") for c in REGULARIZATIONS]
+    held_out = {choice: np.zeros(len(rows)) for choice in choices}
     for members in by_kind.values():
-        for method, probabilities in held_out.items():
-            probabilities[members] = _cross_validated([rows[i] for i in members], method, seed)
+        for (method, strength), probabilities in held_out.items():
+            probabilities[members] = _cross_validated(
+                [rows[i] for i in members], method, strength, seed
+            )
     losses = {
-        method: float(log_loss(right, np.clip(p, CLIP, 1 - CLIP), labels=[0, 1]))
-        for method, p in held_out.items()
+        choice: float(log_loss(right, np.clip(p, CLIP, 1 - CLIP), labels=[0, 1]))
+        for choice, p in held_out.items()
     }
-    method = min(losses, key=losses.__getitem__)
-    chosen = held_out[method]
+    best = min(losses, key=losses.__getitem__)
+    method, strength = best
+    chosen = held_out[best]
     may_send = np.array([row.may_send for row in rows])
     threshold = choose_threshold(chosen[may_send], right[may_send], max_wrong_auto_rate)
     kinds = {
-        kind: _fit_kind([rows[i] for i in members], method) for kind, members in by_kind.items()
+        kind: _fit_kind([rows[i] for i in members], method, strength)
+        for kind, members in by_kind.items()
     }
     metadata = {
         "rows": len(rows),
         "rows_by_kind": {kind: len(members) for kind, members in by_kind.items()},
         "right_share": round(float(right.mean()), 4) if len(rows) else 0.0,
-        "cross_validated_log_loss": {m: round(v, 4) for m, v in losses.items()},
+        "regularization": strength,
+        "cross_validated_log_loss": {f"{m} C={c}": round(v, 4) for (m, c), v in losses.items()},
         "max_wrong_auto_rate": max_wrong_auto_rate,
         # (held-out probability, right) of every row rules let the bot send: the threshold
         # can be chosen again for another target without refitting.
@@ -158,7 +165,9 @@ def choose_threshold(probability: np.ndarray, right: np.ndarray, max_wrong_rate:
     return round(best, 6)
 
 
-def _cross_validated(rows: list[LabelledReply], method: str, seed: int) -> np.ndarray:
+def _cross_validated(
+    rows: list[LabelledReply], method: str, strength: float, seed: int
+) -> np.ndarray:
     labels = np.array([row.right for row in rows], dtype=int)
     out = np.zeros(len(rows))
     folds = min(FOLDS, int(min(labels.sum(), len(labels) - labels.sum())))
@@ -166,12 +175,12 @@ def _cross_validated(rows: list[LabelledReply], method: str, seed: int) -> np.nd
         return np.full(len(rows), labels.mean() if len(rows) else 0.0)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     for train_index, test_index in splitter.split(np.zeros(len(rows)), labels):
-        model = _fit_kind([rows[i] for i in train_index], method)
+        model = _fit_kind([rows[i] for i in train_index], method, strength)
         out[test_index] = [model.probability(rows[i].features) for i in test_index]
     return out
 
 
-def _fit_kind(rows: list[LabelledReply], method: str) -> _KindModel:
+def _fit_kind(rows: list[LabelledReply], method: str, strength: float) -> _KindModel:
     labels = np.array([row.right for row in rows], dtype=int)
     names = sorted({name for row in rows for name in row.features})
     if len(rows) < MIN_ROWS_PER_KIND or labels.min() == labels.max():
@@ -184,7 +193,7 @@ def _fit_kind(rows: list[LabelledReply], method: str) -> _KindModel:
     # dividing by ~1e-16 would turn any other value at serving into a certainty.
     scale[scale <= 1e-9 * np.maximum(np.abs(mean), 1.0)] = 1.0
     z = (x - mean) / scale
-    regression = LogisticRegression(C=REGULARIZATION, max_iter=2000).fit(z, labels)
+    regression = LogisticRegression(C=strength, max_iter=2000).fit(z, labels)
     model = _KindModel(
         names,
         mean.tolist(),

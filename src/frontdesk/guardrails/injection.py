@@ -74,6 +74,11 @@ TECHNIQUES: dict[str, re.Pattern[str]] = {
         r"phrase|[\"'“])",
         re.IGNORECASE,
     ),
+    "encoded instructions": re.compile(
+        r"\b(?:base ?64|rot ?13|decode (?:this|the following))\b.{0,40}?\b(?:and|then)\s+"
+        r"(?:do|follow|execute|run|obey|carry out)\b",
+        re.IGNORECASE,
+    ),
     "mass action": re.compile(
         r"\b(?:every|all(?: the)?)\s+(?:\w+\s+){0,2}?(?:orders?|accounts?|customers?|refunds?)\s+"
         r"(?:in|on|from)\s+(?:the|your)\s+(?:system|database|shop|store)\b",
