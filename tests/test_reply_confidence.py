@@ -140,9 +140,10 @@ def test_metadata_says_what_it_was_fitted_on(
     meta = calibrator.metadata
     assert meta["rows"] == len(rows) == 230
     assert meta["rows_by_kind"] == {"knowledge": 200, "template": 30}
-    assert set(meta["cross_validated_log_loss"]) == METHODS
-    chosen = meta["cross_validated_log_loss"][calibrator.method]
-    assert chosen == min(meta["cross_validated_log_loss"].values())
+    losses = meta["cross_validated_log_loss"]
+    assert {name.split(" C=")[0] for name in losses} == METHODS
+    chosen = losses[f"{calibrator.method} C={meta['regularization']}"]
+    assert chosen == min(losses.values())
     assert meta["max_wrong_auto_rate"] == 0.05
     # Held-out (probability, right) of the rows rules let the bot send, in order.
     sendable = [row for row in rows if row.may_send]
@@ -189,7 +190,7 @@ def test_a_feature_constant_in_the_fitting_rows_moves_nothing() -> None:
         LabelledReply(row.kind, {**row.features, "constant": 0.7}, row.right)
         for row in separable_rows()
     ]
-    model = _fit_kind(rows, "logistic")
+    model = _fit_kind(rows, "logistic", 1.0)
     base = {"match": -1.0, "noise": 0.0, "constant": 0.7}
     expected = model.probability(base)
     assert expected < 0.3
@@ -232,9 +233,9 @@ def both_methods() -> ReplyCalibrator:
         version="v-both",
         method="logistic+isotonic",
         kinds={
-            "knowledge": _fit_kind(rows, "logistic+isotonic"),
-            "action": _fit_kind(separable_rows(seed=1, kind="action"), "logistic"),
-            "template": _fit_kind(rows[:3], "logistic"),
+            "knowledge": _fit_kind(rows, "logistic+isotonic", 1.0),
+            "action": _fit_kind(separable_rows(seed=1, kind="action"), "logistic", 1.0),
+            "template": _fit_kind(rows[:3], "logistic", 1.0),
         },
         auto_threshold=0.8,
         metadata={"rows": 403, "held_out": [[0.9, 1], [0.2, 0]]},

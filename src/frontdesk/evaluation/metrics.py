@@ -33,6 +33,7 @@ class ItemOutcome:
     disclosures: int = 0
     draft_kind: str = "knowledge"
     features: dict[str, float] = field(default_factory=dict)  # the calibrator's inputs
+    latency_ms: dict[str, float] = field(default_factory=dict)  # the last turn's, per stage
     reply: str = ""  # the draft, as the customer would have read it
     cited: tuple[str, ...] = ()  # the headings of the sections it cites
 
@@ -120,6 +121,20 @@ def risk_coverage(
             }
         )
     return curve
+
+
+def stage_latency(outcomes: list[ItemOutcome]) -> dict[str, dict[str, float]]:
+    """Median and p95 milliseconds of each pipeline stage over the items' last turns (the wait
+    in the queue left out: a replay processes one message at a time)."""
+    stages = sorted({stage for o in outcomes for stage in o.latency_ms} - {"queue_wait"})
+    found = {}
+    for stage in stages:
+        values = np.array([o.latency_ms[stage] for o in outcomes if stage in o.latency_ms])
+        found[stage] = {
+            "median": round(float(np.median(values)), 3),
+            "p95": round(float(np.percentile(values, 95)), 3),
+        }
+    return found
 
 
 def calibration_error(outcomes: list[ItemOutcome]) -> float:

@@ -29,6 +29,7 @@ from frontdesk.evaluation.metrics import (
     figures,
     intent_confidence_only,
     risk_coverage,
+    stage_latency,
 )
 from frontdesk.runtime.services import Services, build_services
 
@@ -96,6 +97,7 @@ def _replay_item(services: Services, item: EvalItem) -> ItemOutcome:
         right_reply=is_right_reply(item, last),
         draft_kind=last.draft.kind,
         features=stored_features(last.draft),
+        latency_ms=last.latency_ms,
         reply=last.draft.text,
         cited=tuple(source.heading for source in last.draft.sources),
         disclosures=len(_disclosed(services, conversation_id, item, last)),
@@ -150,6 +152,7 @@ def report(outcomes: list[ItemOutcome], settings: Settings) -> dict[str, Any]:
                 sum(o.predicted_intent == o.intent for o in outcomes) / max(len(outcomes), 1), 4
             ),
             "calibration_error": calibration_error(outcomes),
+            "latency_ms": stage_latency(outcomes),
         },
         "baselines": {
             name: {
