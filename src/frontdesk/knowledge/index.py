@@ -27,7 +27,13 @@ import numpy as np
 import structlog
 from sqlalchemy import func, select
 
-from frontdesk.knowledge.dense import Encoder, load_vectors, passage_key, question_key
+from frontdesk.knowledge.dense import (
+    Encoder,
+    load_vectors,
+    passage_key,
+    question_key,
+    section_question,
+)
 from frontdesk.knowledge.lexical import Bm25
 from frontdesk.knowledge.terms import stems, telling_sentences
 from frontdesk.store.repository import Store
@@ -83,6 +89,7 @@ class HybridIndex:
         self.dense_rows = np.zeros(0, dtype=np.int64)
         self.matrix = np.zeros((0, 0), dtype=np.float32)
         self.questions = np.zeros((0, 0), dtype=np.float32)
+        self.asks = np.zeros(0, dtype=bool)
         if self.encoder is not None:
             keys = [passage_key(p.heading, p.text) for p in self.passages]
             asked = [question_key(p.heading) for p in self.passages]
@@ -92,6 +99,11 @@ class HybridIndex:
                 self.dense_rows = np.asarray(rows)
                 self.matrix = np.stack([vectors[keys[i]] for i in rows])
                 self.questions = np.stack([vectors[asked[i]] for i in rows])
+                # A heading that is not a question ("Fees") names a topic, not what the section
+                # answers: its question cosine is its text's.
+                self.asks = np.array(
+                    [section_question(self.passages[i].heading).endswith("?") for i in rows]
+                )
             else:
                 self.dense_weight = 0.0
 
@@ -124,10 +136,11 @@ class HybridIndex:
             block = by_sentence[:, start : start + count]
             whole = vectors[whole_at.get(i, start)]
             start += count
+            text = self.matrix @ whole
             found.append(
                 _Cosines(
-                    question=self.questions @ whole,
-                    text=self.matrix @ whole,
+                    question=np.where(self.asks, self.questions @ whole, text),
+                    text=text,
                     sentences=np.sort(block, axis=1)[:, -SENTENCES_AVERAGED:].mean(axis=1),
                 )
             )
