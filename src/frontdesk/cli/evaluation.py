@@ -4,14 +4,20 @@ replayed through the whole pipeline."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.table import Table
 
 from frontdesk.cli.common import console, fail, settings_or_exit
 from frontdesk.cli.training import format_scores, labelled_rows
+
+if TYPE_CHECKING:
+    from frontdesk.confidence.calibrator import ReplyCalibrator
+    from frontdesk.config import Settings
+    from frontdesk.evaluation.dataset import EvalItem
 
 app = typer.Typer(
     help="Score the intent model (no subcommand) or replay labelled conversations.",
@@ -97,17 +103,13 @@ def replay(
     reliability.png."""
     import numpy as np
 
-    from frontdesk.evaluation.dataset import EvalSetError, load_items
     from frontdesk.evaluation.dataset import split as split_items
     from frontdesk.evaluation.replay import replay as run_replay
     from frontdesk.evaluation.replay import report, write_risk_coverage
     from frontdesk.training.metrics import write_reliability_diagram
 
     settings = settings_or_exit()
-    try:
-        items = load_items(file)
-    except (EvalSetError, OSError) as exc:
-        raise fail(str(exc), code=2) from None
+    items = items_or_exit(file)
     if split != "all":
         dev, test = split_items(items)
         items = dev if split == "dev" else test
@@ -152,27 +154,41 @@ def calibrate(
     """Fit the reply-confidence calibration on the dev split replayed through the pipeline (and
     the inbox's verdicts), choose the automatic threshold for routing.max_wrong_auto_rate, and
     store it as a new version."""
-    from frontdesk.evaluation.dataset import EvalSetError, load_items
     from frontdesk.evaluation.dataset import split as split_items
 
     settings = settings_or_exit()
-    try:
-        items = load_items(file)
-    except (EvalSetError, OSError) as exc:
-        raise fail(str(exc), code=2) from None
+    items = items_or_exit(file)
     if not split_items(items)[0]:
         name = file or "the shipped evaluation set"
         raise fail(f"{name} has no items on the dev side of the split to fit on", code=2)
     console.print(describe_calibration(fit_and_store(settings, items, inbox, promote)))
 
 
-def fit_and_store(settings: Any, items: Any, inbox: bool, promote: bool) -> Any:
+def items_or_exit(file: Path | None) -> list[EvalItem]:
+    """The evaluation items of `file` (None: the shipped set), or exit 2 saying what is wrong."""
+    from frontdesk.evaluation.dataset import EvalSetError, load_items
+
+    try:
+        return load_items(file)
+    except (EvalSetError, OSError) as exc:
+        raise fail(str(exc), code=2) from None
+
+
+def fit_and_store(
+    settings: Settings, items: Sequence[EvalItem], inbox: bool, promote: bool
+) -> ReplyCalibrator:
     """Fit a calibrator on the dev split of `items` and the inbox's verdicts, and store it."""
     from frontdesk.confidence.registry import save
     from frontdesk.evaluation.calibration import fit_calibrator
     from frontdesk.runtime.services import open_store
 
-    verdicts = open_store(settings).reply_verdicts() if inbox else []
+    verdicts = []
+    if inbox:
+        store = open_store(settings)
+        try:
+            verdicts = store.reply_verdicts()
+        finally:
+            store.engine.dispose()
     with console.status("replaying the dev split…") as status:
         calibrator = fit_calibrator(
             items,
@@ -184,7 +200,7 @@ def fit_and_store(settings: Any, items: Any, inbox: bool, promote: bool) -> Any:
     return calibrator
 
 
-def describe_calibration(calibrator: Any) -> str:
+def describe_calibration(calibrator: ReplyCalibrator) -> str:
     meta = calibrator.metadata
     losses = meta["cross_validated_log_loss"]
     best = min(losses.values())

@@ -20,7 +20,7 @@ from frontdesk.store.handoffs import ReplyVerdict
 def replayed_rows(outcomes: Sequence[ItemOutcome]) -> list[LabelledReply]:
     return [
         LabelledReply(
-            kind=outcome.draft_kind,  # type: ignore[arg-type]
+            kind=outcome.draft_kind,
             features=outcome.features,
             right=outcome.right_reply,
             may_send=outcome.forced_tier == "auto",

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from frontdesk.agents.coordinator import confidence_tier
-from frontdesk.contracts import Tier
+from frontdesk.contracts import DraftKind, Tier
 from frontdesk.training.calibration import expected_calibration_error
 
 TIER_ORDER: dict[Tier, int] = {"auto": 0, "human": 1, "specialist": 2}
@@ -31,7 +31,7 @@ class ItemOutcome:
     forced_tier: Tier  # the least tier the rules other than confidence demanded
     right_reply: bool  # the draft would be right if sent
     disclosures: int = 0
-    draft_kind: str = "knowledge"
+    draft_kind: DraftKind = "knowledge"
     features: dict[str, float] = field(default_factory=dict)  # the calibrator's inputs
     latency_ms: dict[str, float] = field(default_factory=dict)  # the last turn's, per stage
     reply: str = ""  # the draft, as the customer would have read it
