@@ -2,7 +2,15 @@
 
 An entry stays in the stream (and in the group's pending list) until it is acknowledged; then it
 is deleted, so the stream length is the backlog. A delayed retry waits in a sorted set and is
-moved back into the stream by whichever worker claims first once it is due.
+moved back into the stream by whichever worker claims first once it is due. A set holds the id
+of every message with a job (in the stream, leased or delayed), which makes enqueueing
+idempotent; acknowledging or dead-lettering the job takes the id out of it again.
+
+Every change of a job's state is one Lua script, so no crash of a client between two commands
+can leave a message neither delayed nor in the stream, nor in the stream without its mark. Redis
+runs a script without interleaving other commands, but it does not undo a script's earlier
+writes when a later command fails: each script therefore writes the job's new place first and
+removes the old one last, so a failure part-way leaves the job where it was.
 
 Retry due times come from `clock` (epoch seconds, `frontdesk.clock` by default). Lease expiry is
 measured by the Redis server itself (XAUTOCLAIM's min-idle-time against the entry's delivery
@@ -11,6 +19,7 @@ time), so no client clock can move it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import cast
 
@@ -23,6 +32,95 @@ from frontdesk.queue.base import DeadLetter, Job
 # decoded, with scores or without); the client here decodes responses, so these are its shapes.
 Fields = dict[str, str]
 Entry = tuple[str, Fields]
+
+PROMOTE_BATCH = 100
+STREAM_ID = re.compile(r"[0-9]{1,19}-[0-9]{1,19}")
+
+# KEYS stream, queued; ARGV message ids. A message that has a job already keeps it.
+ENQUEUE = """
+local added = 0
+for _, message_id in ipairs(ARGV) do
+  if redis.call('SISMEMBER', KEYS[2], message_id) == 0 then
+    redis.call('XADD', KEYS[1], '*', 'message_id', message_id, 'earlier_attempts', 0)
+    redis.call('SADD', KEYS[2], message_id)
+    added = added + 1
+  end
+end
+return added
+"""
+
+# KEYS delayed, stream; ARGV now, how many. Due retries go back into the stream, each added
+# there before it leaves the sorted set.
+PROMOTE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, member in ipairs(due) do
+  local message_id, attempts = string.match(member, '^(.*)|(%d+)$')
+  redis.call('XADD', KEYS[2], '*', 'message_id', message_id, 'earlier_attempts', attempts)
+  redis.call('ZREM', KEYS[1], member)
+end
+return #due
+"""
+
+# KEYS stream, queued; ARGV group, then receipt and message id pairs. Only an entry still pending
+# is acknowledged, deleted and unmarked: an ack after the job was retried or buried does nothing.
+ACK = """
+local acked = 0
+for i = 2, #ARGV, 2 do
+  if redis.call('XACK', KEYS[1], ARGV[1], ARGV[i]) == 1 then
+    redis.call('XDEL', KEYS[1], ARGV[i])
+    redis.call('SREM', KEYS[2], ARGV[i + 1])
+    acked = acked + 1
+  end
+end
+return acked
+"""
+
+# KEYS stream, delayed; ARGV group, receipt, delayed member, due time. The message stays marked.
+RETRY = """
+if #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1) == 0 then
+  return 0
+end
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+return 1
+"""
+
+# KEYS stream, queued, dead; ARGV group, receipt, message id, attempts, error, died at. Returns
+# the dead letter's id, or nothing when the entry was no longer pending.
+BURY = """
+if #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1) == 0 then
+  return false
+end
+local id = redis.call('XADD', KEYS[3], '*', 'message_id', ARGV[3], 'attempts', ARGV[4],
+                      'error', ARGV[5], 'died_at', ARGV[6])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('SREM', KEYS[2], ARGV[3])
+return id
+"""
+
+# KEYS dead, stream, queued; ARGV dead letter ids. Each one found is queued again as a new job
+# (unless its message has a job already) and then removed; returns the ids replayed.
+REPLAY = """
+local replayed = {}
+for _, id in ipairs(ARGV) do
+  local found = redis.call('XRANGE', KEYS[1], id, id)
+  if #found == 1 then
+    local fields, message_id = found[1][2], nil
+    for i = 1, #fields, 2 do
+      if fields[i] == 'message_id' then message_id = fields[i + 1] end
+    end
+    if redis.call('SISMEMBER', KEYS[3], message_id) == 0 then
+      redis.call('XADD', KEYS[2], '*', 'message_id', message_id, 'earlier_attempts', 0)
+      redis.call('SADD', KEYS[3], message_id)
+    end
+    redis.call('XDEL', KEYS[1], id)
+    table.insert(replayed, id)
+  end
+end
+return replayed
+"""
 
 
 class RedisStreamsQueue:
@@ -40,8 +138,15 @@ class RedisStreamsQueue:
         self.group = f"{name}:workers"
         self.delayed = f"{name}:jobs:delayed"
         self.dead = f"{name}:jobs:dead"
+        self.queued = f"{name}:jobs:queued"
         self.lease_ms = int(lease_seconds * 1000)
         self.max_attempts = max_attempts
+        self._enqueue = self.client.register_script(ENQUEUE)
+        self._promote = self.client.register_script(PROMOTE)
+        self._ack = self.client.register_script(ACK)
+        self._retry = self.client.register_script(RETRY)
+        self._bury_script = self.client.register_script(BURY)
+        self._replay = self.client.register_script(REPLAY)
         self._ensure_group()
 
     def _ensure_group(self) -> None:
@@ -52,13 +157,11 @@ class RedisStreamsQueue:
                 raise
 
     def enqueue(self, message_ids: list[str]) -> None:
-        pipe = self.client.pipeline(transaction=False)
-        for message_id in message_ids:
-            pipe.xadd(self.stream, {"message_id": message_id, "earlier_attempts": 0})
-        pipe.execute()
+        if message_ids:
+            self._enqueue(keys=[self.stream, self.queued], args=message_ids)
 
     def claim(self, consumer: str, max_jobs: int, wait_seconds: float) -> list[Job]:
-        self._promote_due()
+        self._promote(keys=[self.delayed, self.stream], args=[self.clock(), PROMOTE_BATCH])
         jobs = self._reclaim_stale(consumer, max_jobs)
         if len(jobs) < max_jobs:
             block_ms = None if jobs else max(1, int(wait_seconds * 1000))
@@ -79,18 +182,6 @@ class RedisStreamsQueue:
                 )
         return jobs
 
-    def _promote_due(self) -> None:
-        due = cast(
-            list[str],
-            self.client.zrangebyscore(self.delayed, "-inf", self.clock(), start=0, num=100),
-        )
-        for member in due:
-            if self.client.zrem(self.delayed, member):  # only the worker that removes it moves it
-                message_id, attempts = member.rsplit("|", 1)
-                self.client.xadd(
-                    self.stream, {"message_id": message_id, "earlier_attempts": attempts}
-                )
-
     def _reclaim_stale(self, consumer: str, max_jobs: int) -> list[Job]:
         _next, entries, _deleted = self.client.xautoclaim(
             self.stream, self.group, consumer, self.lease_ms, start_id="0-0", count=max_jobs
@@ -109,35 +200,50 @@ class RedisStreamsQueue:
     def ack(self, jobs: list[Job]) -> None:
         if not jobs:
             return
-        receipts = [job.receipt for job in jobs]
-        pipe = self.client.pipeline(transaction=True)
-        pipe.xack(self.stream, self.group, *receipts)
-        pipe.xdel(self.stream, *receipts)
-        pipe.execute()
+        pairs = [value for job in jobs for value in (job.receipt, job.message_id)]
+        self._ack(keys=[self.stream, self.queued], args=[self.group, *pairs])
 
     def retry(self, job: Job, error: str, delay_seconds: float) -> DeadLetter | None:
         if job.attempt >= self.max_attempts:
             return self._bury(job, error, job.attempt)
-        pipe = self.client.pipeline(transaction=True)
-        pipe.zadd(self.delayed, {f"{job.message_id}|{job.attempt}": self.clock() + delay_seconds})
-        pipe.xack(self.stream, self.group, job.receipt)
-        pipe.xdel(self.stream, job.receipt)
-        pipe.execute()
+        member = f"{job.message_id}|{job.attempt}"
+        due = self.clock() + delay_seconds
+        self._retry(keys=[self.stream, self.delayed], args=[self.group, job.receipt, member, due])
         return None
 
-    def _bury(self, job: Job, error: str, attempts: int) -> DeadLetter:
-        pipe = self.client.pipeline(transaction=True)
-        pipe.xadd(self.dead, {"message_id": job.message_id, "attempts": attempts, "error": error})
-        pipe.xack(self.stream, self.group, job.receipt)
-        pipe.xdel(self.stream, job.receipt)
-        pipe.execute()
-        return DeadLetter(job.message_id, attempts, error)
+    def _bury(self, job: Job, error: str, attempts: int) -> DeadLetter | None:
+        died_at = self.clock()
+        dead_id = self._bury_script(
+            keys=[self.stream, self.queued, self.dead],
+            args=[self.group, job.receipt, job.message_id, attempts, error, died_at],
+        )
+        if dead_id is None:  # acknowledged or buried by another worker meanwhile
+            return None
+        return DeadLetter(cast(str, dead_id), job.message_id, attempts, error, died_at)
 
-    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
-        return [
-            DeadLetter(fields["message_id"], int(fields["attempts"]), fields["error"])
-            for _id, fields in cast(list[Entry], self.client.xrange(self.dead, count=limit))
-        ]
+    def dead_letters(self, limit: int | None = 100) -> list[DeadLetter]:
+        entries = cast(list[Entry], self.client.xrange(self.dead, count=limit))
+        return [_dead_letter(entry) for entry in entries]
+
+    def replay_dead_letters(self, ids: list[str]) -> list[DeadLetter]:
+        # An id that is not a stream id names no dead letter (and XRANGE would refuse it).
+        wanted = [i for i in dict.fromkeys(ids) if STREAM_ID.fullmatch(i)]
+        if not wanted:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for dead_id in wanted:
+            pipe.xrange(self.dead, dead_id, dead_id)
+        found = {
+            entries[0][0]: _dead_letter(entries[0])
+            for entries in cast(list[list[Entry]], pipe.execute())
+            if entries
+        }
+        if not found:
+            return []
+        replayed = cast(
+            list[str], self._replay(keys=[self.dead, self.stream, self.queued], args=list(found))
+        )
+        return [found[dead_id] for dead_id in replayed]
 
     def depth(self) -> int:
         return self.client.xlen(self.stream) + self.client.zcard(self.delayed)
@@ -147,3 +253,12 @@ class RedisStreamsQueue:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _dead_letter(entry: Entry) -> DeadLetter:
+    dead_id, fields = entry
+    # Dead letters from before `died_at` was recorded: the time in the entry's id (server ms).
+    died_at = float(fields.get("died_at") or int(dead_id.split("-")[0]) / 1000)
+    return DeadLetter(
+        dead_id, fields["message_id"], int(fields["attempts"]), fields["error"], died_at
+    )

@@ -3,10 +3,15 @@
 Leases and retry delays are stamped from `clock` (epoch seconds, `frontdesk.clock` by default),
 so tests move time forward instead of sleeping; waiting for a job to arrive is real waiting and
 uses the monotonic clock.
+
+A message has at most one row in `jobs` (its id is the key), which is what makes enqueueing
+idempotent; each dead letter has a number of its own (`dead_letters.id`, never reused), the id
+`frontdesk dead-letters` shows and replays.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
@@ -17,23 +22,30 @@ from pathlib import Path
 from frontdesk.clock import epoch_seconds
 from frontdesk.queue.base import DeadLetter, Job
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    message_id TEXT PRIMARY KEY,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    available_at REAL NOT NULL,
-    lease_token TEXT,
-    lease_expires_at REAL,
-    last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS jobs_available ON jobs (available_at);
-CREATE TABLE IF NOT EXISTS dead_letters (
-    message_id TEXT PRIMARY KEY,
-    attempts INTEGER NOT NULL,
-    error TEXT NOT NULL,
-    died_at REAL NOT NULL
-);
+DEAD_LETTERS = """
+    CREATE TABLE IF NOT EXISTS dead_letters (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id TEXT NOT NULL UNIQUE,
+        attempts INTEGER NOT NULL,
+        error TEXT NOT NULL,
+        died_at REAL NOT NULL
+    )
 """
+SCHEMA = [
+    """
+    CREATE TABLE IF NOT EXISTS jobs (
+        message_id TEXT PRIMARY KEY,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        available_at REAL NOT NULL,
+        lease_token TEXT,
+        lease_expires_at REAL,
+        last_error TEXT
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS jobs_available ON jobs (available_at)",
+    DEAD_LETTERS,
+]
+DEAD_LETTER_COLUMNS = "id, message_id, attempts, error, died_at"
 
 
 class SqliteQueue:
@@ -51,7 +63,10 @@ class SqliteQueue:
         self._local = threading.local()
         self._wakeup = threading.Condition()
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db.executescript(SCHEMA)
+        with self._transaction() as db:
+            for statement in SCHEMA:
+                db.execute(statement)
+            _number_dead_letters(db)
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -109,8 +124,8 @@ class SqliteQueue:
             FROM jobs WHERE attempts >= ? AND lease_expires_at IS NOT NULL AND lease_expires_at <= ?
         """
         db.execute(
-            "INSERT OR REPLACE INTO dead_letters SELECT message_id, attempts, "
-            f"COALESCE(last_error, 'lease expired'), ? {exhausted}",
+            "INSERT OR REPLACE INTO dead_letters (message_id, attempts, error, died_at)"
+            f" SELECT message_id, attempts, COALESCE(last_error, 'lease expired'), ? {exhausted}",
             (now, self.max_attempts, now),
         )
         db.execute(f"DELETE {exhausted}", (self.max_attempts, now))
@@ -125,12 +140,13 @@ class SqliteQueue:
     def retry(self, job: Job, error: str, delay_seconds: float) -> DeadLetter | None:
         with self._transaction() as db:
             if job.attempt >= self.max_attempts:
-                db.execute(
-                    "INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?, ?)",
+                row = db.execute(
+                    "INSERT OR REPLACE INTO dead_letters (message_id, attempts, error, died_at)"
+                    f" VALUES (?, ?, ?, ?) RETURNING {DEAD_LETTER_COLUMNS}",
                     (job.message_id, job.attempt, error, self.clock()),
-                )
+                ).fetchone()
                 db.execute("DELETE FROM jobs WHERE message_id = ?", (job.message_id,))
-                return DeadLetter(job.message_id, job.attempt, error)
+                return _dead_letter(row)
             db.execute(
                 "UPDATE jobs SET available_at = ?, lease_token = NULL, lease_expires_at = NULL,"
                 " last_error = ? WHERE message_id = ? AND lease_token = ?",
@@ -138,12 +154,35 @@ class SqliteQueue:
             )
             return None
 
-    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+    def dead_letters(self, limit: int | None = 100) -> list[DeadLetter]:
         rows = self._db.execute(
-            "SELECT message_id, attempts, error FROM dead_letters ORDER BY died_at LIMIT ?",
-            (limit,),
+            f"SELECT {DEAD_LETTER_COLUMNS} FROM dead_letters ORDER BY id LIMIT ?",
+            (-1 if limit is None else limit,),
         ).fetchall()
-        return [DeadLetter(*row) for row in rows]
+        return [_dead_letter(row) for row in rows]
+
+    def replay_dead_letters(self, ids: list[str]) -> list[DeadLetter]:
+        # A dead letter's id is its row number; anything else names no dead letter.
+        numbers = [int(i) for i in ids if re.fullmatch(r"[1-9][0-9]{0,17}", i)]
+        now = self.clock()
+        replayed = []
+        with self._transaction() as db:
+            for number in numbers:
+                row = db.execute(
+                    f"DELETE FROM dead_letters WHERE id = ? RETURNING {DEAD_LETTER_COLUMNS}",
+                    (number,),
+                ).fetchone()
+                if row is None:
+                    continue
+                db.execute(
+                    "INSERT OR IGNORE INTO jobs (message_id, available_at) VALUES (?, ?)",
+                    (row[1], now),
+                )
+                replayed.append(_dead_letter(row))
+        if replayed:
+            with self._wakeup:
+                self._wakeup.notify_all()
+        return replayed
 
     def depth(self) -> int:
         count: int = self._db.execute("SELECT count(*) FROM jobs").fetchone()[0]
@@ -160,6 +199,27 @@ class SqliteQueue:
 
     def _transaction(self) -> _Immediate:
         return _Immediate(self._db)
+
+
+def _dead_letter(row: tuple[int, str, int, str, float]) -> DeadLetter:
+    number, message_id, attempts, error, died_at = row
+    return DeadLetter(str(number), message_id, attempts, error, died_at)
+
+
+def _number_dead_letters(db: sqlite3.Connection) -> None:
+    """A queue file from before dead letters had ids keeps its dead letters, numbered in the
+    order they died."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(dead_letters)")}
+    if not columns or "id" in columns:
+        return
+    db.execute("ALTER TABLE dead_letters RENAME TO dead_letters_unnumbered")
+    db.execute(DEAD_LETTERS)
+    db.execute(
+        "INSERT INTO dead_letters (message_id, attempts, error, died_at)"
+        " SELECT message_id, attempts, error, died_at FROM dead_letters_unnumbered"
+        " ORDER BY died_at"
+    )
+    db.execute("DROP TABLE dead_letters_unnumbered")
 
 
 class _Immediate:
