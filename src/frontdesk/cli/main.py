@@ -10,6 +10,7 @@ import typer
 
 from frontdesk.cli import (
     database,
+    dead_letters,
     evaluation,
     knowledge,
     messages,
@@ -39,3 +40,4 @@ app.command("export-training")(training.export_training)
 app.add_typer(shop.app, name="shop")
 app.add_typer(users.app, name="users")
 app.add_typer(models.app, name="models")
+app.add_typer(dead_letters.app, name="dead-letters")
