@@ -115,3 +115,35 @@ def test_an_unreachable_redis_queue_exits_1_naming_it(monkeypatch: pytest.Monkey
         get_settings.cache_clear()
     assert result.exit_code == 1
     assert "the redis queue could not be read" in result.output
+
+
+def test_a_replayed_message_is_processed_by_the_next_worker_pass(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from frontdesk.runtime.services import build_services
+
+    monkeypatch.setenv("FRONTDESK_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("FRONTDESK_QUEUE__MAX_ATTEMPTS", "1")
+    get_settings.cache_clear()
+    services = build_services(get_settings())
+    try:
+        accepted = services.intake.accept("how long does a refund take?", "api")
+        message_id = accepted.message.id
+        # What the worker does when the one delivery allowed fails.
+        [job] = services.queue.claim("test", 1, 0)
+        assert services.queue.retry(job, "OperationalError: database is locked", 0) is not None
+        services.store.mark_dead(message_id, "OperationalError: database is locked")
+        assert services.worker("test").run_once() == 0
+        listed = runner.invoke(app, ["dead-letters", "list"])
+        assert message_id in listed.output and "database is locked" in listed.output
+        replayed = runner.invoke(app, ["dead-letters", "replay", "--all"])
+        assert replayed.exit_code == 0, replayed.output
+        assert f"message {message_id}" in replayed.output
+        assert services.worker("test").run_once() == 1
+        view = services.store.conversation(accepted.message.conversation_id)
+        assert view.messages[0].state == "processed"
+        assert len(view.decisions) == 1
+        assert services.queue.dead_letters() == [] and services.queue.depth() == 0
+    finally:
+        services.close()
+        get_settings.cache_clear()
