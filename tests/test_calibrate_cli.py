@@ -98,7 +98,8 @@ def test_calibrate_fits_stores_and_promotes(
     assert current is not None
     assert current.version in result.output
     assert (current.metadata["dev_items"], current.metadata["inbox_verdicts"]) == (3, 0)
-    assert current.metadata["rows"] == 3
+    # The person request goes to a person whatever its draft scores: not fitted on.
+    assert (current.metadata["rows"], current.metadata["rows_held_by_rules"]) == (2, 1)
     assert set(current.kinds) <= {"knowledge", "template", "action"}
     assert 0.0 <= current.auto_threshold <= 1.0
     # Fitted again without promoting: stored beside it, the first one still serves.

@@ -15,7 +15,8 @@ from frontdesk.knowledge.dense import (
     MiniLmQuestionEncoder,
     passage_key,
     question_key,
-    section_question,
+    section_questions,
+    stored_asked,
 )
 from frontdesk.knowledge.ingest import ingest_demo
 from frontdesk.store.database import create_store_engine, migrate
@@ -33,12 +34,15 @@ def demo_texts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
     store = Store(create_store_engine(url))
     ingest_demo(store)
     with store.session() as session:
-        chunks = session.execute(select(KnowledgeChunkRow.heading, KnowledgeChunkRow.text)).all()
+        chunks = session.execute(
+            select(KnowledgeChunkRow.heading, KnowledgeChunkRow.text, KnowledgeChunkRow.asked)
+        ).all()
     store.engine.dispose()
     texts: dict[str, str] = {}
-    for heading, text in chunks:
+    for heading, text, asked in chunks:
         texts[passage_key(heading, text)] = f"{heading}\n{text}"
-        texts[question_key(heading)] = section_question(heading)
+        for question in section_questions(heading, stored_asked(asked)):
+            texts[question_key(question)] = question
     yield texts
 
 

@@ -476,6 +476,7 @@ def test_small_talk_after_an_action_goes_to_the_knowledge_agent(chat: Chat) -> N
     chat.say(order.order_id)
     chat.say("thank you so much, bye!")
     assert chat.turns[-1].intent == "small_talk"
+    assert chat.turns[-1].text.startswith("You're welcome")
 
 
 # at-least-once delivery

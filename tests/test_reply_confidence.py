@@ -138,16 +138,20 @@ def test_metadata_says_what_it_was_fitted_on(
 ) -> None:
     calibrator, rows = fitted
     meta = calibrator.metadata
-    assert meta["rows"] == len(rows) == 230
-    assert meta["rows_by_kind"] == {"knowledge": 200, "template": 30}
+    # Fitted on the drafts confidence routes: every tenth row is held to a person by rules.
+    assert meta["rows"] + meta["rows_held_by_rules"] == len(rows) == 230
+    sendable = [row for row in rows if row.may_send]
+    assert meta["rows"] == len(sendable) < len(rows)
+    assert meta["rows_by_kind"] == {
+        kind: sum(row.kind == kind for row in sendable) for kind in ("knowledge", "template")
+    }
     losses = meta["cross_validated_log_loss"]
     assert {name.split(" C=")[0] for name in losses} == METHODS
     chosen = losses[f"{calibrator.method} C={meta['regularization']}"]
     assert chosen == min(losses.values())
     assert meta["max_wrong_auto_rate"] == 0.05
     # Held-out (probability, right) of the rows rules let the bot send, in order.
-    sendable = [row for row in rows if row.may_send]
-    assert len(meta["held_out"]) == len(sendable) < len(rows)
+    assert len(meta["held_out"]) == meta["rows"]
     assert [r for _, r in meta["held_out"]] == [int(row.right) for row in sendable]
     assert all(0.0 <= p <= 1.0 for p, _ in meta["held_out"])
     json.dumps(meta)  # plain JSON

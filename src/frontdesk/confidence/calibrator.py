@@ -6,6 +6,13 @@ features of `reply_features`, standardised; optionally followed by an isotonic m
 Which of the two is kept is chosen by cross-validated log loss on the fitting rows (the dev
 split), and the threshold is chosen on the same cross-validated probabilities, so neither is
 judged on the rows it was fitted to. The fitted calibrator is plain JSON: no pickles.
+
+It learns from the drafts the coordinator routes on their confidence. A draft that a rule sends
+to a person whatever it scores (a person asked for, a language the models do not cover, an
+injection attempt) is routed by that rule: fitted on too, these drafts (many of them declines
+of messages that were in fact in scope) pulled the probability of every decline down, and on the
+test split automation fell from 26.9 % to 17.6 % with more wrong automatic replies (6.3 % of
+them, against 2.6 %).
 """
 
 from __future__ import annotations
@@ -104,8 +111,11 @@ class ReplyCalibrator:
 def fit(
     rows: Sequence[LabelledReply], max_wrong_auto_rate: float, version: str, seed: int = 0
 ) -> ReplyCalibrator:
-    """Both methods are cross-validated per kind; the one with the lower log loss over all rows
-    is fitted on all rows, and the threshold is chosen on its cross-validated probabilities."""
+    """Both methods are cross-validated per kind; the one with the lower log loss over the rows
+    rules let the bot send is fitted on them, and the threshold is chosen on its
+    cross-validated probabilities."""
+    offered = len(rows)
+    rows = [row for row in rows if row.may_send]
     by_kind: dict[str, list[int]] = {}
     for i, row in enumerate(rows):
         by_kind.setdefault(row.kind, []).append(i)
@@ -124,26 +134,22 @@ def fit(
     best = min(losses, key=losses.__getitem__)
     method, strength = best
     chosen = held_out[best]
-    may_send = np.array([row.may_send for row in rows])
-    threshold = choose_threshold(chosen[may_send], right[may_send], max_wrong_auto_rate)
+    threshold = choose_threshold(chosen, right, max_wrong_auto_rate)
     kinds = {
         kind: _fit_kind([rows[i] for i in members], method, strength)
         for kind, members in by_kind.items()
     }
     metadata = {
         "rows": len(rows),
+        "rows_held_by_rules": offered - len(rows),
         "rows_by_kind": {kind: len(members) for kind, members in by_kind.items()},
         "right_share": round(float(right.mean()), 4) if len(rows) else 0.0,
         "regularization": strength,
         "cross_validated_log_loss": {f"{m} C={c}": round(v, 4) for (m, c), v in losses.items()},
         "max_wrong_auto_rate": max_wrong_auto_rate,
-        # (held-out probability, right) of every row rules let the bot send: the threshold
-        # can be chosen again for another target without refitting.
-        "held_out": [
-            [round(float(p), 6), int(r)]
-            for p, r, ok in zip(chosen, right, may_send, strict=True)
-            if ok
-        ],
+        # (held-out probability, right) of every row: the threshold can be chosen again for
+        # another target without refitting.
+        "held_out": [[round(float(p), 6), int(r)] for p, r in zip(chosen, right, strict=True)],
     }
     return ReplyCalibrator(version, method, kinds, threshold, metadata)
 

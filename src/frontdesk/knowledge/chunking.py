@@ -8,6 +8,12 @@ from dataclasses import dataclass
 from frontdesk.vocabulary import SENTENCE_END
 
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+# Other ways customers ask what a section answers, kept out of the text a customer reads:
+#   <!-- asked
+#   can I still call off my order
+#   -->
+ASKED_START = re.compile(r"^\s*<!--\s*asked\b(.*)$")
+COMMENT_END = "-->"
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 # A passage is quoted and embedded whole: long sections are cut at paragraphs (sentences when
 # a paragraph alone is too long), and every piece keeps the section's heading path.
@@ -18,6 +24,7 @@ MAX_CHUNK_CHARS = 1200
 class Chunk:
     heading: str  # "Article title › Section › Subsection"
     text: str
+    asked: tuple[str, ...] = ()  # the section's other phrasings of its question
 
 
 @dataclass(frozen=True)
@@ -27,18 +34,30 @@ class Article:
 
 
 def split_markdown(source: str, fallback_title: str) -> Article:
-    """One chunk per section; the heading path keeps every ancestor heading for context."""
+    """One chunk per section; the heading path keeps every ancestor heading for context, and
+    an `<!-- asked … -->` block in a section lists other ways its question is asked."""
     title = fallback_title
     path: list[str] = []
     chunks: list[Chunk] = []
     body: list[str] = []
+    asked: list[str] = []
+    in_asked = False
 
     def flush() -> None:
         heading = " › ".join([title, *path]) if path else title
-        chunks.extend(Chunk(heading, piece) for piece in bounded("\n".join(body)))
+        chunks.extend(Chunk(heading, piece, tuple(asked)) for piece in bounded("\n".join(body)))
         body.clear()
+        asked.clear()
 
     for line in source.splitlines():
+        start = ASKED_START.match(line)
+        if in_asked or start is not None:
+            content = start.group(1) if start is not None else line
+            in_asked = COMMENT_END not in content
+            question = content.split(COMMENT_END, 1)[0].strip().lstrip(":").strip()
+            if question:
+                asked.append(question)
+            continue
         match = HEADING.match(line)
         if match is None:
             body.append(line)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -95,9 +95,21 @@ def section_question(heading: str) -> str:
     return heading.rsplit("›", 1)[-1].strip()
 
 
-def question_key(heading: str) -> str:
-    """The stored vector of a section's own heading, apart from that of its whole text."""
-    return hashlib.sha256(f"question\n{section_question(heading)}".encode()).hexdigest()
+def section_questions(heading: str, asked: Sequence[str]) -> list[str]:
+    """Every phrasing of the question a section answers: its heading when that is a question
+    (a heading such as "Fees" names a topic), then the article's other ways of asking it."""
+    own = section_question(heading)
+    return [own, *asked] if own.endswith("?") else list(asked)
+
+
+def stored_asked(column: str) -> tuple[str, ...]:
+    """`KnowledgeChunkRow.asked`, one phrasing per line, as a tuple."""
+    return tuple(line.strip() for line in column.splitlines() if line.strip())
+
+
+def question_key(question: str) -> str:
+    """The stored vector of one phrasing of a section's question, apart from its text's."""
+    return hashlib.sha256(f"question\n{question}".encode()).hexdigest()
 
 
 def embed_missing(store: Store, encoder: Encoder) -> int:
@@ -108,11 +120,12 @@ def embed_missing(store: Store, encoder: Encoder) -> int:
     """
     with store.session() as session:
         texts: dict[str, str] = {}
-        for heading, text in session.execute(
-            select(KnowledgeChunkRow.heading, KnowledgeChunkRow.text)
+        for heading, text, asked in session.execute(
+            select(KnowledgeChunkRow.heading, KnowledgeChunkRow.text, KnowledgeChunkRow.asked)
         ):
             texts[passage_key(heading, text)] = f"{heading}\n{text}"
-            texts[question_key(heading)] = section_question(heading)
+            for question in section_questions(heading, stored_asked(asked)):
+                texts[question_key(question)] = question
         stored = set(
             session.scalars(
                 select(KnowledgeVectorRow.text_sha256).where(

@@ -32,7 +32,8 @@ from frontdesk.knowledge.dense import (
     load_vectors,
     passage_key,
     question_key,
-    section_question,
+    section_questions,
+    stored_asked,
 )
 from frontdesk.knowledge.lexical import Bm25
 from frontdesk.knowledge.terms import stems, telling_sentences
@@ -45,7 +46,9 @@ SENTENCES_ENCODED = 64  # a long message's first sentences: bounds the encoding 
 SENTENCES_AVERAGED = 2
 # The dense part's mix of scaled cosines: the whole question against each section's own
 # question and against its text, and the question's best sentences against the text.
-QUESTION_WEIGHT, TEXT_WEIGHT, SENTENCES_WEIGHT = 0.25, 0.25, 0.5
+# With several phrasings per section the question cosine is the surest part (dev top-1 0.709 at
+# 0.25, 0.820 at 0.5, 0.812 at 0.7, the rest split 1:2; `docs/knowledge.md`).
+QUESTION_WEIGHT, TEXT_WEIGHT, SENTENCES_WEIGHT = 0.5, 1 / 6, 1 / 3
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class Passage:
     coverage: float = 0.0  # the IDF-weighted share of the question's words the passage holds
     question_similarity: float | None = None  # cosine with the question its section answers
     text_similarity: float | None = None  # cosine of the question's best sentences with the text
+    asked: tuple[str, ...] = ()  # the article's other phrasings of the section's question
 
 
 class KnowledgeIndex(Protocol):
@@ -76,7 +80,9 @@ class HybridIndex:
     ) -> None:
         """`dense_weight` 0 ranks by BM25 alone, 1 by vector cosine alone."""
         self.passages = load_passages(store)
-        self.lexical = Bm25([(p.heading, p.text) for p in self.passages])
+        # The other phrasings of a section's question count as its heading: they hold the
+        # words customers use for what the article names in its own.
+        self.lexical = Bm25([(" ".join([p.heading, *p.asked]), p.text) for p in self.passages])
         self.stems = self.lexical.words
         total = len(self.passages)
         self.idf = {
@@ -88,22 +94,30 @@ class HybridIndex:
         self.dense_weight = dense_weight if self.encoder is not None else 0.0
         self.dense_rows = np.zeros(0, dtype=np.int64)
         self.matrix = np.zeros((0, 0), dtype=np.float32)
+        # Every phrasing of every section's question, and the dense row each belongs to.
         self.questions = np.zeros((0, 0), dtype=np.float32)
-        self.asks = np.zeros(0, dtype=bool)
+        self.question_rows = np.zeros(0, dtype=np.int64)
         if self.encoder is not None:
             keys = [passage_key(p.heading, p.text) for p in self.passages]
-            asked = [question_key(p.heading) for p in self.passages]
-            vectors = load_vectors(store, self.encoder.name, [*keys, *asked])
-            rows = [i for i, key in enumerate(keys) if key in vectors and asked[i] in vectors]
+            asked = [
+                [question_key(q) for q in section_questions(p.heading, p.asked)]
+                for p in self.passages
+            ]
+            vectors = load_vectors(
+                store, self.encoder.name, [*keys, *(key for row in asked for key in row)]
+            )
+            rows = [
+                i
+                for i, key in enumerate(keys)
+                if key in vectors and all(q in vectors for q in asked[i])
+            ]
             if rows:
                 self.dense_rows = np.asarray(rows)
                 self.matrix = np.stack([vectors[keys[i]] for i in rows])
-                self.questions = np.stack([vectors[asked[i]] for i in rows])
-                # A heading that is not a question ("Fees") names a topic, not what the section
-                # answers: its question cosine is its text's.
-                self.asks = np.array(
-                    [section_question(self.passages[i].heading).endswith("?") for i in rows]
-                )
+                owners = [(n, q) for n, i in enumerate(rows) for q in asked[i]]
+                if owners:
+                    self.question_rows = np.array([n for n, _ in owners])
+                    self.questions = np.stack([vectors[q] for _, q in owners])
             else:
                 self.dense_weight = 0.0
 
@@ -137,9 +151,14 @@ class HybridIndex:
             whole = vectors[whole_at.get(i, start)]
             start += count
             text = self.matrix @ whole
+            # A section's question cosine is its best-matching phrasing's; a section with no
+            # question (a topic heading, no other phrasings) has its text's.
+            question = np.full(len(text), -np.inf)
+            if len(self.question_rows):
+                np.maximum.at(question, self.question_rows, self.questions @ whole)
             found.append(
                 _Cosines(
-                    question=np.where(self.asks, self.questions @ whole, text),
+                    question=np.where(np.isfinite(question), question, text),
                     text=text,
                     sentences=np.sort(block, axis=1)[:, -SENTENCES_AVERAGED:].mean(axis=1),
                 )
@@ -201,6 +220,7 @@ class HybridIndex:
             coverage=coverage,
             question_similarity=cosines[0] if cosines else None,
             text_similarity=cosines[1] if cosines else None,
+            asked=passage.asked,
         )
 
 
@@ -288,6 +308,14 @@ def load_passages(store: Store) -> list[Passage]:
             .order_by(KnowledgeDocumentRow.source, KnowledgeChunkRow.ordinal)
         ).all()
         return [
-            Passage(chunk.id, document.source, document.title, chunk.heading, chunk.text, 0.0)
+            Passage(
+                chunk.id,
+                document.source,
+                document.title,
+                chunk.heading,
+                chunk.text,
+                0.0,
+                asked=stored_asked(chunk.asked),
+            )
             for chunk, document in rows
         ]

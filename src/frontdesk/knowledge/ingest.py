@@ -138,7 +138,12 @@ def _store_article(
     session.flush()
     session.add_all(
         KnowledgeChunkRow(
-            id=new_id(), document_id=document.id, ordinal=i, heading=c.heading[:500], text=c.text
+            id=new_id(),
+            document_id=document.id,
+            ordinal=i,
+            heading=c.heading[:500],
+            text=c.text,
+            asked="\n".join(c.asked),
         )
         for i, c in enumerate(article.chunks)
     )

@@ -155,6 +155,8 @@ class KnowledgeChunkRow(Base):
     ordinal: Mapped[int] = mapped_column(Integer)
     heading: Mapped[str] = mapped_column(String(500))
     text: Mapped[str] = mapped_column(Text)
+    # Other ways customers ask the section's question, one per line ("" when none).
+    asked: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class KnowledgeVectorRow(Base):
