@@ -44,6 +44,9 @@ class ServerSettings(_Section):
     max_message_chars: int = Field(
         4000, ge=1, le=100_000, description="the longest accepted message, 1 to 100000 characters"
     )
+    max_body_bytes: int = Field(
+        2**20, ge=2**16, le=2**26, description="the largest request body, 65536 to 67108864 bytes"
+    )
     secret_key_env: str = Field(
         "FRONTDESK_SECRET_KEY",
         description="the environment variable holding the key that signs sessions and "

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from frontdesk.api.routes import auth, conversations, handoffs, health, messages, metrics
 from frontdesk.config import Settings, get_settings
+from frontdesk.http.guards import LimitBodySize, LogServerErrors, RefuseNulCharacters
 from frontdesk.http.security import secret_key
 from frontdesk.runtime.services import build_services
 from frontdesk.web import inbox
@@ -65,6 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.server.secure_cookies,
     )
+    app.add_middleware(RefuseNulCharacters)
+    app.add_middleware(LogServerErrors)  # sees every failure of what it wraps
+    app.add_middleware(LimitBodySize, limit=settings.server.max_body_bytes)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(inbox.SignInRequired, _sign_in_first)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from frontdesk.contracts import Outcome
 from frontdesk.http.deps import ID_PATTERN
 
 
 class Body(BaseModel):
+    """A request body: no unknown fields, and text a database can store."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise ValueError("contains a NUL character (U+0000), which is not accepted")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    "contains a lone surrogate (such as \\ud800), which is not valid Unicode"
+                ) from None
+        return value
 
 
 class NewMessage(Body):

@@ -38,9 +38,16 @@ def conversation_token(key: str, conversation_id: str) -> str:
 
 
 def token_matches(key: str, conversation_id: str, token: str | None) -> bool:
-    return token is not None and hmac.compare_digest(
-        conversation_token(key, conversation_id), token
-    )
+    """A header value that is not ASCII (or not a token at all) matches nothing."""
+    return _same_secret(conversation_token(key, conversation_id), token)
+
+
+def _same_secret(expected: str, given: str | None) -> bool:
+    """In constant time, as bytes: compare_digest raises TypeError on non-ASCII text, and a
+    header or form field can hold any character."""
+    if not given:
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
 
 
 def current_staff(request: Request) -> StaffUser | None:
@@ -78,5 +85,5 @@ def csrf_token(request: Request) -> str:
 
 def check_csrf(request: Request, submitted: str | None) -> None:
     expected = request.session.get("csrf")
-    if not expected or not submitted or not hmac.compare_digest(expected, submitted):
+    if not expected or not _same_secret(expected, submitted):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the form expired; reload the page")
