@@ -87,24 +87,44 @@ def test_message_is_accepted_then_decided(client: TestClient) -> None:
 
 
 def test_same_idempotency_key_is_stored_and_answered_once(client: TestClient) -> None:
-    headers = {"Idempotency-Key": "order-question-1"}
-    first = client.post("/v1/messages", json={"text": "how do returns work?"}, headers=headers)
-    second = client.post("/v1/messages", json={"text": "how do returns work?"}, headers=headers)
+    started = client.post("/v1/messages", json={"text": "hi"}).json()
+    conversation_id = started["conversation_id"]
+    url = f"/v1/conversations/{conversation_id}/messages"
+    headers = {
+        "Idempotency-Key": "order-question-1",
+        "X-Conversation-Token": started["conversation_token"],
+    }
+    first = client.post(url, json={"text": "how do returns work?"}, headers=headers)
+    second = client.post(url, json={"text": "how do returns work?"}, headers=headers)
     assert first.status_code == second.status_code == 202
     assert second.json()["message_id"] == first.json()["message_id"]
     assert second.json()["status"] == "duplicate"
     assert second.headers["Idempotent-Replayed"] == "true"
-    assert process_queued(client) == 1  # the replay was not queued again
-    view = conversation(client, first.json()["conversation_id"])
-    assert len(view["messages"]) == 1
-    assert len(view["decisions"]) == 1
-    assert len(view["replies"]) + len(view["handoffs"]) == 1
+    assert process_queued(client) == 2  # hi, and the question: the replay was not queued again
+    view = conversation(client, conversation_id)
+    assert len(view["messages"]) == 2
+    assert len(view["decisions"]) == 2
+    assert len(view["replies"]) + len(view["handoffs"]) == 2
+
+
+def test_a_new_conversation_is_never_handed_out_twice(customer: TestClient) -> None:
+    """Whoever sends a first message's key and text again gets no token (see
+    test_security_idempotency)."""
+    headers = {"Idempotency-Key": "order-question-1"}
+    first = customer.post("/v1/messages", json={"text": "how do returns work?"}, headers=headers)
+    second = customer.post("/v1/messages", json={"text": "how do returns work?"}, headers=headers)
+    assert first.status_code == 202
+    assert second.status_code == 409
+    assert first.json()["conversation_token"] not in second.text
+    assert stored_messages(customer) == 1
 
 
 def test_key_reused_for_another_text_is_a_conflict(customer: TestClient) -> None:
-    headers = {"Idempotency-Key": "k"}
-    customer.post("/v1/messages", json={"text": "first"}, headers=headers)
-    response = customer.post("/v1/messages", json={"text": "second"}, headers=headers)
+    started = customer.post("/v1/messages", json={"text": "hi"}).json()
+    url = f"/v1/conversations/{started['conversation_id']}/messages"
+    headers = {"Idempotency-Key": "k", "X-Conversation-Token": started["conversation_token"]}
+    customer.post(url, json={"text": "first"}, headers=headers)
+    response = customer.post(url, json={"text": "second"}, headers=headers)
     assert response.status_code == 409
     assert "Idempotency-Key" in response.json()["detail"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -32,7 +34,12 @@ class IntakeStore(StoreBase):
         idempotency_key: str | None = None,
         customer_ref: str | None = None,
     ) -> Accepted:
-        """Store a customer message (state `accepted`); a reused idempotency key gives the first."""
+        """Store a customer message (state `accepted`); a reused idempotency key gives the first.
+
+        The key is the client's, so it is only unique where that client is: within the
+        conversation it continues (see `idempotency_scope`)."""
+        if idempotency_key is not None:
+            idempotency_key = idempotency_scope(idempotency_key, conversation_id, text_)
         try:
             with self.session() as session:
                 if idempotency_key is not None:
@@ -116,6 +123,19 @@ class IntakeStore(StoreBase):
                 .values(state="dead")
             )
             session.add(audit("worker", "message.dead_lettered", message_id, {"error": error}))
+
+
+def idempotency_scope(key: str, conversation_id: str | None, text_: str) -> str:
+    """The key as stored: unique within the conversation it continues. The first message of a
+    new conversation has none yet, so its key is scoped by its text: two customers who pick the
+    same key (a documentation example) with different texts both get their message stored."""
+    if conversation_id is not None:
+        return f"c:{conversation_id}:{_digest([key])}"
+    return f"n:{_digest([key, text_])}"
+
+
+def _digest(parts: list[str]) -> str:
+    return hashlib.sha256(json.dumps(parts).encode("ascii")).hexdigest()
 
 
 def _same_request(earlier: MessageRow, text_: str, conversation_id: str | None) -> Accepted:

@@ -26,7 +26,9 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=200,
-        description="a client-chosen key; the same key again returns the first message unchanged",
+        description="a client-chosen key, unique within the conversation: the same key and text "
+        "again return the first message (409 for the first message of a new conversation, "
+        "whose token only the first request gets)",
     ),
 ]
 
@@ -34,8 +36,15 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
     status.HTTP_202_ACCEPTED: {"description": "stored and queued"},
     status.HTTP_403_FORBIDDEN: {"description": "continuing without the conversation token"},
     status.HTTP_404_NOT_FOUND: {"description": "unknown conversation"},
-    status.HTTP_409_CONFLICT: {"description": "Idempotency-Key reused for another message"},
+    status.HTTP_409_CONFLICT: {
+        "description": "Idempotency-Key reused for another message, or for a new conversation "
+        "started already"
+    },
 }
+STARTED_ALREADY = (
+    "a conversation was started already with this Idempotency-Key and text, and only the request "
+    "that started it gets its token: send the message again with a new Idempotency-Key"
+)
 
 
 @router.post(
@@ -110,6 +119,10 @@ def _accept(
             "this Idempotency-Key was already used for a different message",
         ) from None
     if not accepted.created:
+        if conversation_id is None:
+            # Anyone who knows (or guesses) the key and the text can send them again; handing
+            # back the token would hand them the conversation.
+            raise HTTPException(status.HTTP_409_CONFLICT, STARTED_ALREADY)
         response.headers["Idempotent-Replayed"] = "true"
     message = accepted.message
     return MessageAccepted(
