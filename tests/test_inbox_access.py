@@ -51,13 +51,14 @@ def sign_in(client: TestClient, username: str) -> str:
 def handoff_for(client: TestClient, text: str) -> tuple[Handoff, dict]:
     started = client.post("/v1/messages", json={"text": text}).json()
     # The long poll answers once the app's worker has decided the message; the decision and its
-    # handoff are stored in one transaction.
+    # handoff are stored in one transaction. (The customer sees the handoff, not the decision.)
     decided = client.get(
         f"/v1/conversations/{started['conversation_id']}",
         params={"decided": started["message_id"], "wait": 30},
         headers={"X-Conversation-Token": started["conversation_token"]},
     ).json()
-    assert [d["message_id"] for d in decided["decisions"]] == [started["message_id"]]
+    answered = [r["in_reply_to"] for r in decided["replies"]]
+    assert answered + [h["message_id"] for h in decided["handoffs"]] == [started["message_id"]]
     store = client.app.state.services.store
     for handoff in store.list_handoffs():
         if handoff.conversation_id == started["conversation_id"]:

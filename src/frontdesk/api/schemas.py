@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from frontdesk.contracts import Outcome
+from frontdesk.contracts import ConversationView, HandoffStatus, OutboundReply, Outcome, Source
 from frontdesk.http.deps import ID_PATTERN
+from frontdesk.store.base import BOT_AUTHOR
+
+# What a customer sees as the author of a person's reply: never the person's sign-in name.
+SUPPORT_TEAM = "agent:support"
 
 
 class Body(BaseModel):
@@ -82,3 +87,81 @@ class Escalation(Body):
 class Readiness(BaseModel):
     ready: bool
     checks: dict[str, str]
+
+
+# The customer's view of a conversation: what was said and by whom, the articles an answer rests
+# on, and whether a person is on it. Decisions, tool calls and results, handoff packets and staff
+# names are for staff only (ConversationView).
+
+
+class CustomerSource(BaseModel):
+    """A help article an answer rests on."""
+
+    title: str
+    heading: str
+    link: str | None = Field(description="the article's web address, when it was ingested from one")
+
+    @classmethod
+    def of(cls, source: Source) -> CustomerSource:
+        link = source.document if source.document.startswith(("https://", "http://")) else None
+        return cls(title=source.title, heading=source.heading, link=link)
+
+
+class CustomerMessage(BaseModel):
+    id: str
+    text: str
+    received_at: datetime
+
+
+class CustomerReply(BaseModel):
+    id: str
+    in_reply_to: str
+    author: Literal["bot", "agent:support"] = Field(
+        description="`bot` for the assistant, `agent:support` for any person of the team"
+    )
+    text: str
+    sources: list[CustomerSource]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, reply: OutboundReply) -> CustomerReply:
+        return cls(
+            id=reply.id,
+            in_reply_to=reply.in_reply_to,
+            author=BOT_AUTHOR if reply.author == BOT_AUTHOR else SUPPORT_TEAM,
+            text=reply.text,
+            sources=[CustomerSource.of(source) for source in reply.sources],
+            created_at=reply.created_at,
+        )
+
+
+class CustomerHandoff(BaseModel):
+    """A message a person answers instead of the bot."""
+
+    message_id: str
+    status: HandoffStatus
+
+
+class CustomerConversation(BaseModel):
+    id: str
+    status: Literal["open", "waiting_for_person"]
+    created_at: datetime
+    messages: list[CustomerMessage]
+    replies: list[CustomerReply]
+    handoffs: list[CustomerHandoff]
+
+    @classmethod
+    def of(cls, view: ConversationView) -> CustomerConversation:
+        return cls(
+            id=view.id,
+            status=view.status,
+            created_at=view.created_at,
+            messages=[
+                CustomerMessage(id=m.id, text=m.text, received_at=m.received_at)
+                for m in view.messages
+            ],
+            replies=[CustomerReply.of(reply) for reply in view.replies],
+            handoffs=[
+                CustomerHandoff(message_id=h.message_id, status=h.status) for h in view.handoffs
+            ],
+        )

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
@@ -48,6 +49,13 @@ def _same_secret(expected: str, given: str | None) -> bool:
     if not given:
         return False
     return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
+
+
+def may_read_conversation(staff: StaffUser, handoff_tiers: Iterable[str]) -> bool:
+    """Staff read a conversation whole (decisions, tool results, handoff packets) when they may
+    work every tier it was handed to: an agent never reads one that went to the specialists.
+    A conversation the bot answered alone has no tier, and every staff role may read it."""
+    return all(staff.may_work(tier) for tier in handoff_tiers)
 
 
 def current_staff(request: Request) -> StaffUser | None:

@@ -4,15 +4,25 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import StreamingResponse
 
+from frontdesk.api.schemas import CustomerConversation
 from frontdesk.contracts import ConversationView
 from frontdesk.http.deps import ID_PATTERN, ServicesDep
-from frontdesk.http.security import TOKEN_HEADER, ConversationToken, MaybeStaffDep, token_matches
+from frontdesk.http.security import (
+    TOKEN_HEADER,
+    ConversationToken,
+    MaybeStaffDep,
+    may_read_conversation,
+    token_matches,
+)
+from frontdesk.runtime.services import Services
 from frontdesk.store.errors import UnknownConversation
+from frontdesk.store.staff import StaffUser
 
 router = APIRouter(prefix="/v1", tags=["conversations"])
 
@@ -22,11 +32,47 @@ RECHECK_SECONDS = 0.25  # workers in other processes cannot wake this one
 # An event stream ends after a while and the browser reconnects: no connection outlives a deploy.
 STREAM_SECONDS = 25.0
 ConversationId = Annotated[str, Path(pattern=ID_PATTERN)]
+READ_REFUSALS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "no token, and not staff who may work the conversation's tiers"},
+    404: {"description": "unknown"},
+}
+NOT_YOUR_TIER = "not a conversation your role works"
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads a conversation, which decides what they see of it."""
+
+    staff: StaffUser | None
+    holds_token: bool
+
+    def sees(self, view: ConversationView) -> CustomerConversation | ConversationView:
+        """The whole conversation for staff who may work every tier it was handed to, else the
+        customer's view for the token's holder. Asked of every view handed out, since a
+        conversation can go to the specialists while someone waits on it."""
+        tiers = (handoff.tier for handoff in view.handoffs)
+        if self.staff is not None and may_read_conversation(self.staff, tiers):
+            return view
+        if self.holds_token:
+            return CustomerConversation.of(view)
+        raise HTTPException(status.HTTP_403_FORBIDDEN, NOT_YOUR_TIER)
+
+
+def _reader(
+    request: Request, conversation_id: str, staff: StaffUser | None, token: str | None
+) -> Reader:
+    """Refused before anything is looked up without a token or a staff session, so a stranger
+    cannot tell which conversations exist."""
+    holds_token = token_matches(request.app.state.secret_key, conversation_id, token)
+    if staff is None and not holds_token:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"reading needs the {TOKEN_HEADER}")
+    return Reader(staff, holds_token)
 
 
 @router.get(
     "/conversations/{conversation_id}",
-    responses={403: {"description": "no token, not staff"}, 404: {"description": "unknown"}},
+    response_model=CustomerConversation | ConversationView,
+    responses=READ_REFUSALS,
 )
 def get_conversation(
     conversation_id: ConversationId,
@@ -41,23 +87,29 @@ def get_conversation(
     wait: Annotated[
         float, Query(ge=0, le=MAX_WAIT_SECONDS, description="seconds to wait at most")
     ] = 0,
-) -> ConversationView:
-    """The conversation with its messages, the decisions taken on them, replies and handoffs.
+) -> CustomerConversation | ConversationView:
+    """With the conversation's token, the customer's view: messages, replies with the articles
+    they rest on, which messages a person answers, and the status. Signed-in staff who may work
+    every tier it was handed to get it whole: decisions, tool calls and results, handoffs.
 
-    With `decided` and `wait`, answers as soon as that message has its decision (long poll).
-    Readable with the conversation's token, or by signed-in staff."""
-    _may_read(request, conversation_id, staff, token)
+    With `decided` and `wait`, answers as soon as that message is decided (long poll)."""
+    reader = _reader(request, conversation_id, staff, token)
+    reader.sees(_conversation(services, conversation_id))  # refused now, not after the wait
     deadline = time.monotonic() + wait
     while True:
-        try:
-            view = services.store.conversation(conversation_id)
-        except UnknownConversation:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown conversation") from None
+        view = _conversation(services, conversation_id)
         remaining = deadline - time.monotonic()
         if decided is None or remaining <= 0 or _has_decision(view, decided):
-            return view
+            return reader.sees(view)
         with services.processed:
             services.processed.wait(min(remaining, RECHECK_SECONDS))
+
+
+def _conversation(services: Services, conversation_id: str) -> ConversationView:
+    try:
+        return services.store.conversation(conversation_id)
+    except UnknownConversation:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown conversation") from None
 
 
 def _has_decision(view: ConversationView, message_id: str) -> bool:
@@ -68,11 +120,7 @@ def _has_decision(view: ConversationView, message_id: str) -> bool:
 
 @router.get(
     "/conversations/{conversation_id}/events",
-    responses={
-        200: {"content": {"text/event-stream": {}}},
-        403: {"description": "no token, not staff"},
-        404: {"description": "unknown"},
-    },
+    responses={200: {"content": {"text/event-stream": {}}}, **READ_REFUSALS},
 )
 async def conversation_events(
     conversation_id: ConversationId,
@@ -81,21 +129,20 @@ async def conversation_events(
     staff: MaybeStaffDep,
     token: ConversationToken = None,
 ) -> StreamingResponse:
-    """Server-sent events: `conversation` (the whole view) on connect and whenever a message,
-    decision, reply or handoff is added; `draft` (`message_id`, `text` so far) while the bot is
-    writing an answer that is not stored yet. The stream ends after a while; reconnect."""
-    _may_read(request, conversation_id, staff, token)
+    """Server-sent events: `conversation` (the view this reader gets from GET) on connect and
+    whenever a message, decision, reply or handoff is added; `draft` (`message_id`, `text` so
+    far) while the bot is writing an answer that is not stored yet. The stream ends after a
+    while; reconnect."""
+    reader = _reader(request, conversation_id, staff, token)
     store = services.store
-    try:
-        first = await asyncio.to_thread(store.conversation, conversation_id)
-    except UnknownConversation:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown conversation") from None
+    first = await asyncio.to_thread(_conversation, services, conversation_id)
+    shown_first = reader.sees(first)
 
     async def stream() -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + STREAM_SECONDS
         async with services.live.subscribe(conversation_id) as live:
-            yield "retry: 1000\n\n" + _event("conversation", first.model_dump_json())
+            yield "retry: 1000\n\n" + _event("conversation", shown_first.model_dump_json())
             shown = _shape(first)
             next_live = asyncio.ensure_future(anext(live))
             try:
@@ -107,7 +154,11 @@ async def conversation_events(
                     view = await asyncio.to_thread(store.conversation, conversation_id)
                     if _shape(view) != shown:
                         shown = _shape(view)
-                        yield _event("conversation", view.model_dump_json())
+                        try:
+                            seen = reader.sees(view)
+                        except HTTPException:
+                            return  # handed to a tier this person does not work
+                        yield _event("conversation", seen.model_dump_json())
             finally:
                 next_live.cancel()
 
@@ -116,11 +167,6 @@ async def conversation_events(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
-
-
-def _may_read(request: Request, conversation_id: str, staff: object, token: str | None) -> None:
-    if staff is None and not token_matches(request.app.state.secret_key, conversation_id, token):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"reading needs the {TOKEN_HEADER}")
 
 
 def _shape(view: ConversationView) -> tuple[int, ...]:
