@@ -105,7 +105,7 @@ def replay(
 
     from frontdesk.evaluation.dataset import split as split_items
     from frontdesk.evaluation.replay import replay as run_replay
-    from frontdesk.evaluation.replay import report, write_risk_coverage
+    from frontdesk.evaluation.replay import report, routed_on_confidence, write_risk_coverage
     from frontdesk.training.metrics import write_reliability_diagram
 
     settings = settings_or_exit()
@@ -124,16 +124,19 @@ def replay(
     out.mkdir(parents=True, exist_ok=True)
     (out / "replay.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     write_risk_coverage(figures["risk_coverage"], out / "risk-coverage.png")
+    routed = routed_on_confidence(outcomes)
     write_reliability_diagram(
-        np.array([o.confidence for o in outcomes]),
-        np.array([o.right_reply for o in outcomes], dtype=float),
+        np.array([o.confidence for o in routed]),
+        np.array([o.right_reply for o in routed], dtype=float),
         out / "reliability.png",
     )
     console.print(_table(f"{len(items)} items ({split})", _rows(figures)))
     console.print(_table("system, by kind", figures["system"]["by_kind"]))
     console.print(
         f"intent accuracy {figures['system']['intent_accuracy']:.3f}, calibration error of the "
-        f"routing confidence {figures['system']['calibration_error']:.3f}; wrote "
+        f"routing confidence {figures['system']['calibration_error']:.3f} on the {len(routed)} "
+        "drafts it routed (of every draft, rules' hand-offs included, "
+        f"{figures['system']['calibration_error_all_drafts']:.3f}); wrote "
         f"{out / 'replay.json'}, {out / 'risk-coverage.png'} and {out / 'reliability.png'}"
     )
 

@@ -151,7 +151,9 @@ def report(outcomes: list[ItemOutcome], settings: Settings) -> dict[str, Any]:
             "intent_accuracy": round(
                 sum(o.predicted_intent == o.intent for o in outcomes) / max(len(outcomes), 1), 4
             ),
-            "calibration_error": calibration_error(outcomes),
+            # The confidence the coordinator routes on: drafts no other rule held to a person.
+            "calibration_error": calibration_error(routed_on_confidence(outcomes)),
+            "calibration_error_all_drafts": calibration_error(outcomes),
             "latency_ms": stage_latency(outcomes),
         },
         "baselines": {
@@ -181,6 +183,11 @@ def report(outcomes: list[ItemOutcome], settings: Settings) -> dict[str, Any]:
             "intent_confidence": risk_coverage(outcomes, lambda o: o.intent_confidence),
         },
     }
+
+
+def routed_on_confidence(outcomes: list[ItemOutcome]) -> list[ItemOutcome]:
+    """The outcomes whose tier their reply confidence decided (no rule held them to a person)."""
+    return [o for o in outcomes if o.forced_tier == "auto"]
 
 
 def write_risk_coverage(curves: dict[str, list[dict[str, float]]], path: Path) -> None:
