@@ -5,7 +5,8 @@ the real-time agent: "where is my order?" → the customer's email → the order
   http_accept       POST /v1/messages until 202 (client clock)
   received_to_reply the message's arrival to its stored reply (server timestamps)
   client_turn       POST, then GET with a long poll until the decision (client clock)
-Figures are medians over --repeats runs of --conversations conversations.
+Figures are medians over --repeats runs of --conversations conversations. The customer's view the
+API gives has no decisions, so the agent and tier of each turn are read from the store.
 
     .venv/bin/python bench/realtime.py [--conversations 100] [--repeats 3]
 """
@@ -25,6 +26,8 @@ from pipeline import median_of, percentiles
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from frontdesk.commerce.demo_shop import generate_shop
+from frontdesk.store.database import create_store_engine
+from frontdesk.store.repository import Store
 from server import ServerProcess
 
 
@@ -63,7 +66,7 @@ def turn(
     )
 
 
-def run(url: str, conversations: list[list[str]]) -> dict[str, object]:
+def run(url: str, store: Store, conversations: list[list[str]]) -> dict[str, object]:
     accept, client_turn, server_turn, agents, tiers = [], [], [], {}, {}
     with httpx.Client(base_url=url, timeout=30) as client:
         for script in conversations:
@@ -73,11 +76,15 @@ def run(url: str, conversations: list[list[str]]) -> dict[str, object]:
                 accept.append(accept_ms)
                 client_turn.append(turn_ms)
                 view, message_id = seen["view"], seen["message_id"]
-                decision = next(d for d in view["decisions"] if d["message_id"] == message_id)
+                decision = next(
+                    d
+                    for d in store.conversation(view["id"]).decisions
+                    if d.message_id == message_id
+                )
                 message = next(m for m in view["messages"] if m["id"] == message_id)
-                agent = decision["draft"]["agent"]
+                agent = decision.draft.agent
                 agents[agent] = agents.get(agent, 0) + 1
-                tier = decision["decision"]["tier"]
+                tier = decision.decision.tier
                 tiers[tier] = tiers.get(tier, 0) + 1
                 reply = next((r for r in view["replies"] if r["in_reply_to"] == message_id), None)
                 if reply is not None:
@@ -108,9 +115,11 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             server = ServerProcess({"FRONTDESK_DATA_DIR": f"{folder}/data"}, Path(folder) / "log")
             server.start()
+            store = Store(create_store_engine(f"sqlite:///{folder}/data/frontdesk.db"))
             try:
-                runs.append(run(server.url, conversations))
+                runs.append(run(server.url, store, conversations))
             finally:
+                store.engine.dispose()
                 server.stop()
     result = {
         "benchmark": "realtime",

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from frontdesk.cli.main import app
 from frontdesk.config import get_settings
+from server import ServerProcess
 
 runner = CliRunner()
 
@@ -75,6 +76,26 @@ def test_send_without_a_service_says_how_to_start_one() -> None:
     result = runner.invoke(app, ["send", "hello", "--url", "http://127.0.0.1:9"])
     assert result.exit_code == 1
     assert "frontdesk serve" in result.output
+
+
+def test_send_prints_the_reply_or_that_a_person_will_answer(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through a real `frontdesk serve` with its worker: the customer's view has no decisions, so
+    a message is done when its reply or handoff is there."""
+    monkeypatch.setenv("FRONTDESK_DATA_DIR", str(data_dir))
+    server = ServerProcess({"FRONTDESK_DATA_DIR": str(data_dir)}, tmp_path / "server.log")
+    server.start()
+    try:
+        answered = runner.invoke(app, ["send", "where is my order?", "--url", server.url])
+        handed = runner.invoke(app, ["send", "let me speak to a human agent", "--url", server.url])
+    finally:
+        server.stop()
+    assert answered.exit_code == 0, answered.output
+    assert "conversation " in answered.output and "token " in answered.output
+    assert "email" in answered.output.lower()  # the real-time agent asks who the customer is
+    assert handed.exit_code == 0, handed.output
+    assert "a person will answer shortly" in handed.output
 
 
 def test_shop_import_and_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,9 +10,10 @@ import typer
 
 from frontdesk.cli.common import console, fail, settings_or_exit
 
-# One message's stored decision, and its reply or handoff (None when it has neither), as the
-# API returns them.
-Outcome = tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]
+# One message's reply or handoff (exactly one is set), as the customer's view of the
+# conversation shows them: no decision, which is for staff (`frontdesk route --explain` shows
+# how a message would be decided).
+Outcome = tuple[dict[str, Any] | None, dict[str, Any] | None]
 
 
 def send(
@@ -26,7 +27,8 @@ def send(
     url: Annotated[str | None, typer.Option(help="service URL; default from server.*")] = None,
     wait: Annotated[float, typer.Option(min=0, help="seconds to wait for the outcome")] = 10.0,
 ) -> None:
-    """Send a message to the running service as a customer and show what happened to it."""
+    """Send a message to the running service as a customer and show the reply, or that a person
+    will answer."""
     settings = settings_or_exit()
     base = url or f"http://{settings.server.host}:{settings.server.port}"
     body: dict[str, str] = {"text": text}
@@ -50,43 +52,36 @@ def send(
     )
     if outcome is None:
         raise fail(f"not processed within {wait} s; is a worker running?")
-    decision, reply, handoff = outcome
-    intent = decision["intent"]
-    route = decision["decision"]
-    console.print(
-        f"intent [bold]{intent['label']}[/bold] ({intent['confidence']:.3f}, "
-        f"model {intent['model_version']})  tier [bold]{route['tier']}[/bold]"
-    )
-    for rule in route["rules"]:
-        console.print(f"  rule {rule['rule']}: {rule['detail']}", highlight=False)
+    reply, handoff = outcome
     if reply is not None:
         console.print(f"\n{reply['text']}", highlight=False)
     elif handoff is not None:
-        console.print(f"\nhanded to a {handoff['tier']}: a person will answer shortly.")
+        tier = handoff.get("tier")  # not in the customer's view; shown should it ever be
+        to = f"handed to a {tier}" if tier else "handed to a person"
+        console.print(f"\n{to}: a person will answer shortly.")
 
 
 def _wait_for_outcome(
     client: httpx.Client, accepted: dict[str, Any], wait: float
 ) -> Outcome | None:
+    """Poll the customer's view until the message has its reply or handoff (stored together
+    with its decision, in one transaction)."""
     deadline = time.monotonic() + wait
+    message_id = accepted["message_id"]
     while True:
-        conversation = client.get(
+        response = client.get(
             f"/v1/conversations/{accepted['conversation_id']}",
-            params={"decided": accepted["message_id"], "wait": min(wait, 30)},
+            # a long poll shorter than the client's timeout, and than what is left of `wait`
+            params={"decided": message_id, "wait": min(max(deadline - time.monotonic(), 0), 5)},
             headers={"X-Conversation-Token": accepted["conversation_token"]},
-        ).json()
-        message_id = accepted["message_id"]
-        decision = next(
-            (d for d in conversation["decisions"] if d["message_id"] == message_id), None
         )
-        if decision is not None:
-            reply = next(
-                (r for r in conversation["replies"] if r["in_reply_to"] == message_id), None
-            )
-            handoff = next(
-                (h for h in conversation["handoffs"] if h["message_id"] == message_id), None
-            )
-            return decision, reply, handoff
+        if response.status_code >= 400:
+            raise fail(f"{response.status_code}: {response.json().get('detail')}", code=1)
+        conversation = response.json()
+        reply = next((r for r in conversation["replies"] if r["in_reply_to"] == message_id), None)
+        handoff = next((h for h in conversation["handoffs"] if h["message_id"] == message_id), None)
+        if reply is not None or handoff is not None:
+            return reply, handoff
         if time.monotonic() > deadline:
             return None
         time.sleep(0.1)
