@@ -280,3 +280,15 @@ class LlmCallRow(Base):
     output_tokens: Mapped[int] = mapped_column(Integer)
     cost: Mapped[float | None] = mapped_column(Float)
     latency_ms: Mapped[float] = mapped_column(Float)
+
+
+class SignInFailureRow(Base):
+    """Failed staff sign-ins of one account (`account:NAME`) or client address (`address:IP`)
+    and until when it must wait before the next attempt (store/sign_in.py)."""
+
+    __tablename__ = "sign_in_failures"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    blocked_until: Mapped[datetime] = mapped_column(UtcDateTime())
