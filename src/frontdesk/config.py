@@ -24,6 +24,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from frontdesk.limit_settings import LimitSettings
 from frontdesk.rules import BusinessHours, Rule, ServiceLevels, default_rules
 
 CONFIG_ENV = "FRONTDESK_CONFIG"
@@ -356,6 +357,7 @@ class Settings(BaseSettings):
     crm: CrmSettings = CrmSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
     language: LanguageSettings = LanguageSettings()
+    limits: LimitSettings = LimitSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -398,9 +400,8 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         raise ConfigError(_explain(exc, path)) from None
     except ValueError as exc:  # malformed TOML surfaces as a decode error
-        raise ConfigError(
-            f"{path}: cannot be read as TOML ({exc}). Fix: correct its syntax."
-        ) from None
+        message = f"{path}: cannot be read as TOML ({exc}). Fix: correct its syntax."
+        raise ConfigError(message) from None
 
 
 def secret(variable: str, key: str) -> str:

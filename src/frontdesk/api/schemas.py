@@ -67,6 +67,20 @@ class StaffPublic(BaseModel):
     role: str
 
 
+class Unlock(Body):
+    """Whose failed sign-ins an admin forgets: an account's, a client address's, or both."""
+
+    username: str | None = Field(None, min_length=1, max_length=100)
+    address: str | None = Field(None, min_length=1, max_length=100)
+
+
+class Unlocked(BaseModel):
+    forgotten: dict[str, int] = Field(
+        description="the failed sign-ins forgotten, by `account:NAME` and `address:IP`; a key "
+        "that had none is left out"
+    )
+
+
 class HumanReply(Body):
     text: str = Field(min_length=1, max_length=20_000)
     outcome: Outcome | None = Field(

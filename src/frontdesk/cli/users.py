@@ -34,3 +34,30 @@ def add_staff(
     except StaffError as exc:
         raise fail(str(exc), code=2) from None
     console.print(f"added {user.username} ({user.role})")
+
+
+@app.command("unlock")
+def unlock_sign_in(
+    username: Annotated[str | None, typer.Argument(help="the sign-in name to unlock")] = None,
+    address: Annotated[
+        str | None, typer.Option(help="a client address to unlock, e.g. 203.0.113.7")
+    ] = None,
+) -> None:
+    """Forget the failed sign-ins of an account, a client address or both, so they may sign in
+    again at once (audited as done by cli)."""
+    from frontdesk.runtime.services import open_store
+    from frontdesk.store.sign_in import SignInLimits, key_of, policy_of
+
+    if username is None and address is None:
+        raise fail("give a username or an --address to unlock", code=2)
+    settings = settings_or_exit()
+    limits = SignInLimits(open_store(settings), policy_of(settings.limits))
+    forgotten = limits.unlock("cli", username, address)
+    keys = [key_of("account", username)] if username else []
+    keys += [key_of("address", address)] if address else []
+    for key in keys:
+        failures = forgotten.get(key)
+        if failures is None:
+            console.print(f"{key} had no failed sign-ins")
+        else:
+            console.print(f"unlocked {key} ({failures} failed sign-ins forgotten)")

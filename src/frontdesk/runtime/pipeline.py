@@ -34,6 +34,7 @@ from frontdesk.contracts import (
 )
 from frontdesk.guardrails import Guardrails, GuardrailSubject
 from frontdesk.store.repository import Store
+from frontdesk.tools.toolbox import IDENTIFICATION_CLOSED
 from frontdesk.vocabulary import amounts
 
 log = structlog.get_logger(__name__)
@@ -199,6 +200,9 @@ class Pipeline:
             tool_outputs=[json.dumps(r.output) for r in drafted.tool_results if r.ok],
         )
         verdicts = self.guardrails.check(subject)
+        if drafted.turn is not None and drafted.turn.identification_closed:
+            # A tripwire of the tools, routed like the guardrails': a person takes over.
+            verdicts.append(IDENTIFICATION_CLOSED)
         tripped = [found.guardrail for found in verdicts if found.tripped]
         if tripped:
             log.info("guardrail.tripped", message_id=message.id, guardrails=tripped)

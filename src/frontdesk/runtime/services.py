@@ -256,7 +256,9 @@ def build_services(settings: Settings) -> Services:
             topics=intents.classifier.predict,
         ),
         Coordinator(policy_of(settings, calibrator)),
-        realtime_agent(settings, store, Toolbox(commerce, crm)),
+        realtime_agent(
+            settings, store, Toolbox(commerce, crm, settings.limits.identification_attempts)
+        ),
         EscalationAgent(commerce, escalation_drafter(settings, store)),
         scorer=ReplyScorer(calibrator),
     )

@@ -6,9 +6,10 @@ both rows locked: a key that must wait is refused without any argon2 work, and p
 cannot slip in under one count. A sign-in that succeeds takes its count back: the account's
 failures are forgotten, the address's lose that one attempt.
 
-- An account waits `backoff` after its first failure, twice that after the second, and so on;
-  its `account_failures`-th failure in a row locks it for `lockout`, and so does every failure
-  after that until a success. A count is forgotten a day after its last failure.
+- An account may try again at once after one failure, waits `backoff` after the second, twice
+  that after the third, and so on; its `account_failures`-th failure in a row locks it for
+  `lockout`, and so does every failure after that until a success. A count is forgotten a day
+  after its last failure.
 - An address is locked for `lockout` by `address_failures` failures each within `lockout` of the
   one before (spraying many accounts from one place); a pause as long as that forgets them.
 
@@ -28,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from frontdesk.clock import utcnow
+from frontdesk.limit_settings import LimitSettings
 from frontdesk.store.base import StoreBase, audit
 from frontdesk.store.tables import SignInFailureRow
 
@@ -50,11 +52,22 @@ class SignInPolicy:
             return self.lockout if failures >= self.address_failures else timedelta(0)
         if failures >= self.account_failures:
             return self.lockout
-        doubled = self.backoff.total_seconds() * 2.0 ** min(failures - 1, 32)
+        if failures == 1:
+            return timedelta(0)  # a slip: retyping at once is fine
+        doubled = self.backoff.total_seconds() * 2.0 ** min(failures - 2, 32)
         return min(timedelta(seconds=doubled), self.lockout)
 
     def forgets(self, kind: Kind, last_failure: datetime, now: datetime) -> bool:
         return now - last_failure >= (FORGET_ACCOUNT_AFTER if kind == "account" else self.lockout)
+
+
+def policy_of(options: LimitSettings) -> SignInPolicy:
+    return SignInPolicy(
+        account_failures=options.sign_in_failures_per_account,
+        address_failures=options.sign_in_failures_per_address,
+        backoff=timedelta(seconds=options.sign_in_backoff_seconds),
+        lockout=timedelta(minutes=options.sign_in_lockout_minutes),
+    )
 
 
 @dataclass(frozen=True)
@@ -142,18 +155,21 @@ class SignInLimits:
                 if place.failures < self.policy.address_failures:
                     place.blocked_until = min(place.blocked_until, now)
 
-    def unlock(self, kind: Kind, value: str, actor: str) -> int | None:
-        """Forget a key's failures (an admin's unlock); how many it had, None when none."""
-        key = key_of(kind, value)
+    def unlock(self, actor: str, username: str | None, address: str | None) -> dict[str, int]:
+        """Forget the failures of an account, an address or both (an admin's unlock, audited):
+        how many each key had, leaving out a key that had none."""
+        named: list[tuple[Kind, str | None]] = [("account", username), ("address", address)]
+        keys = [key_of(kind, value) for kind, value in named if value is not None]
+        forgotten: dict[str, int] = {}
         with self.store.session() as session:
-            row = session.get(SignInFailureRow, key)
-            if row is None:
-                return None
-            failures = row.failures
-            session.delete(row)
-            # Audit subjects are ids: the key itself, which may be longer, is in the data.
-            subject = hashlib.sha256(key.encode()).hexdigest()[:32]
-            session.add(
-                audit(actor, "sign_in.unlocked", subject, {"key": key, "failures": failures})
-            )
-        return failures
+            for key in keys:
+                row = session.get(SignInFailureRow, key)
+                if row is None:
+                    continue
+                forgotten[key] = row.failures
+                session.delete(row)
+                # Audit subjects are ids: the key itself, which may be longer, is in the data.
+                subject = hashlib.sha256(key.encode()).hexdigest()[:32]
+                data = {"key": key, "failures": row.failures}
+                session.add(audit(actor, "sign_in.unlocked", subject, data))
+        return forgotten

@@ -9,6 +9,9 @@
   message never acts twice.
 - Only the changes the shop's backend can make are offered (`Toolbox.tools`); asking for another
   is refused at once, saying that a person must take over.
+- A conversation gets `identification_attempts` lookups by email or by name and zip code that
+  find no one; then its identification is closed: the tools identify no one in it any more and a
+  person takes over, so guessing a customer's details one message at a time stops there.
 """
 
 from __future__ import annotations
@@ -25,10 +28,19 @@ from pydantic import BaseModel, ValidationError
 
 from frontdesk.commerce.base import CHANGE_NAMES, Change, Commerce, CommerceError, Crm, unsupported
 from frontdesk.commerce.models import Address
-from frontdesk.contracts import ToolCall, ToolResult
+from frontdesk.contracts import GuardrailVerdict, ToolCall, ToolResult
 from frontdesk.tools import arguments as a
 
 ALLOWED_IN_CALCULATION = set("0123456789+-*/(). ")
+IDENTIFICATION_ATTEMPTS = 5
+# What the pipeline hands the coordinator for a conversation whose identification is closed.
+IDENTIFICATION_CLOSED = GuardrailVerdict(
+    guardrail="identification",
+    stage="input",
+    tripped=True,
+    reason="too many failed identifications in this conversation: a person must confirm who "
+    "the customer is",
+)
 ARITHMETIC = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -47,6 +59,8 @@ class ToolState(BaseModel):
 
     user_id: str | None = None
     pending: PendingChange | None = None
+    failed_identifications: int = 0  # lookups by email or by name and zip that found no one
+    identification_closed: bool = False  # too many of them: only a person identifies now
 
 
 @dataclass
@@ -76,9 +90,12 @@ class ToolRefused(Exception):
 
 
 class Toolbox:
-    def __init__(self, commerce: Commerce, crm: Crm) -> None:
+    def __init__(
+        self, commerce: Commerce, crm: Crm, identification_attempts: int = IDENTIFICATION_ATTEMPTS
+    ) -> None:
         self.commerce = commerce
         self.crm = crm
+        self.identification_attempts = identification_attempts
         self.tools: dict[str, Tool] = {
             name: tool
             for name, tool in TOOLS.items()
@@ -120,7 +137,11 @@ class Toolbox:
                 raise ToolRefused("this conversation already belongs to another customer")
         except ValidationError as exc:
             return ToolResult(call_id=call.id, ok=False, error=f"invalid arguments: {exc}")
-        except (CommerceError, ToolRefused) as exc:
+        except CommerceError as exc:
+            if tool.authenticates:
+                self._failed_identification(turn.state)
+            return ToolResult(call_id=call.id, ok=False, error=str(exc))
+        except ToolRefused as exc:
             return ToolResult(call_id=call.id, ok=False, error=str(exc))
         if tool.changes_state:
             turn.state.pending = None
@@ -130,6 +151,8 @@ class Toolbox:
 
     def _authorise(self, turn: Turn, tool: Tool, parsed: a.Arguments) -> None:
         user_id = turn.state.user_id
+        if tool.authenticates and turn.state.identification_closed:
+            raise ToolRefused(IDENTIFICATION_CLOSED.reason)
         if tool.authenticates or not tool.needs_customer:
             return
         if user_id is None:
@@ -142,6 +165,11 @@ class Toolbox:
             order = self.commerce.get_order(parsed.order_id)
             if order is None or order.user_id != user_id:
                 raise CommerceError("Order not found")
+
+    def _failed_identification(self, state: ToolState) -> None:
+        state.failed_identifications += 1
+        if state.user_id is None and state.failed_identifications >= self.identification_attempts:
+            state.identification_closed = True
 
     def _confirmed(self, turn: Turn, name: str, parsed: a.Arguments) -> bool:
         pending = turn.state.pending

@@ -26,12 +26,13 @@ from frontdesk.clock import utcnow
 from frontdesk.contracts import Handoff, Outcome
 from frontdesk.handoffs.errors import HandoffError, NotForYourRole, UnknownHandoff
 from frontdesk.http.deps import HandoffId, HandoffsDep, ServicesDep
+from frontdesk.http.limits import SignInRefused, checked_sign_in, retry_after
 from frontdesk.http.security import StaffDep as ApiStaff
 from frontdesk.http.security import check_csrf, csrf_token, current_staff
 from frontdesk.runtime.services import Services
 from frontdesk.store.errors import UnknownConversation
 from frontdesk.store.metrics import service_metrics
-from frontdesk.store.staff import StaffUser, authenticate, list_users
+from frontdesk.store.staff import StaffUser, list_users
 
 router = APIRouter(prefix="/inbox", include_in_schema=False)
 templates = Jinja2Templates(
@@ -108,14 +109,25 @@ def login_form(request: Request, next: str | None = None) -> HTMLResponse:
 @router.post("/login", response_class=HTMLResponse)
 def login(
     request: Request,
-    services: ServicesDep,
     username: Annotated[str, Form(max_length=100)],
     password: Annotated[str, Form(max_length=200)],
     csrf: CsrfField,
     next: Annotated[str, Form()] = "/inbox",
 ) -> Response:
     check_csrf(request, csrf)
-    staff = authenticate(services.store, username.strip(), password)
+    try:
+        staff = checked_sign_in(request, username.strip(), password)
+    except SignInRefused as refused:
+        wait = retry_after(refused.wait)
+        error = f"Too many failed sign-ins for this name or address: try again in {wait} s."
+        page = _render(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "error": error},
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+        )
+        page.headers["Retry-After"] = wait
+        return page
     if staff is None:
         return _render(
             request,

@@ -75,6 +75,12 @@ class RealtimeTurn:
         """The authenticated customer, if any."""
         return self._memory.tools.user_id
 
+    @property
+    def identification_closed(self) -> bool:
+        """Too many failed identifications and nobody identified: a person takes over."""
+        tools = self._memory.tools
+        return tools.identification_closed and tools.user_id is None
+
     def state_for_a_person(self) -> dict[str, Any]:
         """The memory to keep when a person answers this turn instead of the bot: the change it
         proposed was never put to the customer by the bot, so a later bare "yes" must not

@@ -81,6 +81,13 @@ def no_account_for_name(first: str, last: str, zip_code: str) -> str:
     )
 
 
+def identity_for_a_person() -> str:
+    return (
+        "I couldn't confirm who you are from the details given, so a colleague will take over "
+        "and help you from here."
+    )
+
+
 def ask_order(orders: list[Order], eligible: AbstractSet[str] | None) -> str:
     if not orders:
         return "I don't see any orders on your account. Which order number is it about?"

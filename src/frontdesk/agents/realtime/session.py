@@ -105,6 +105,8 @@ class DialogueSession:
 
     def _identify(self) -> str | None:
         entities = self.entities
+        if self.dialogue.tools.identification_closed:
+            return replies.identity_for_a_person()
         if entities.email:
             result = self.call("find_user_id_by_email", email=entities.email)
             if not result.ok:

@@ -1,19 +1,33 @@
 from __future__ import annotations
 
+import structlog
 from fastapi import APIRouter, HTTPException, Request, status
 
-from frontdesk.api.schemas import SignIn, StaffPublic
+from frontdesk.api.schemas import SignIn, StaffPublic, Unlock, Unlocked
 from frontdesk.http.deps import ServicesDep
+from frontdesk.http.limits import SignInRefused, checked_sign_in, sign_in_limits
 from frontdesk.http.security import StaffDep
-from frontdesk.store.staff import authenticate
 
 router = APIRouter(prefix="/v1/auth", tags=["staff sign-in"])
+log = structlog.get_logger(__name__)
 
 
-@router.post("/login", responses={401: {"description": "wrong name or password"}})
-def login(body: SignIn, request: Request, services: ServicesDep) -> StaffPublic:
+@router.post(
+    "/login",
+    responses={
+        401: {"description": "wrong name or password"},
+        429: {
+            "description": "too many failed sign-ins for this account or from this address; "
+            "Retry-After says when to try again (the password was not checked)"
+        },
+    },
+)
+def login(body: SignIn, request: Request) -> StaffPublic:
     """Sign a staff member in: the session cookie then authorises the staff endpoints."""
-    staff = authenticate(services.store, body.username, body.password)
+    try:
+        staff = checked_sign_in(request, body.username, body.password)
+    except SignInRefused as refused:
+        raise refused.as_http() from None
     if staff is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong name or password")
     request.session.clear()
@@ -29,3 +43,16 @@ def logout(request: Request) -> None:
 @router.get("/me")
 def me(staff: StaffDep) -> StaffPublic:
     return StaffPublic(username=staff.username, role=staff.role)
+
+
+@router.post("/unlock", responses={403: {"description": "only admins unlock"}})
+def unlock(body: Unlock, staff: StaffDep, services: ServicesDep) -> Unlocked:
+    """Forget the failed sign-ins of an account, of a client address, or both (admins only)."""
+    if staff.role != "admin":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only admins unlock sign-ins")
+    if body.username is None and body.address is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "name a username or an address")
+    actor = f"staff:{staff.username}"
+    forgotten = sign_in_limits(services).unlock(actor, body.username, body.address)
+    log.info("auth.unlocked", actor=actor, forgotten=forgotten)
+    return Unlocked(forgotten=forgotten)

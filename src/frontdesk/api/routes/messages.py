@@ -10,6 +10,7 @@ from frontdesk.api.schemas import (
     NewMessageInConversation,
 )
 from frontdesk.http.deps import ID_PATTERN, ServicesDep
+from frontdesk.http.limits import client_address, message_rates
 from frontdesk.http.security import (
     TOKEN_HEADER,
     ConversationToken,
@@ -39,6 +40,10 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
     status.HTTP_409_CONFLICT: {
         "description": "Idempotency-Key reused for another message, or for a new conversation "
         "started already"
+    },
+    status.HTTP_429_TOO_MANY_REQUESTS: {
+        "description": "too many messages from this client address or in this conversation "
+        "in the last minute; Retry-After says when to send again"
     },
 }
 STARTED_ALREADY = (
@@ -93,6 +98,8 @@ def _accept(
     idempotency_key: str | None,
     response: Response,
 ) -> MessageAccepted:
+    rates = message_rates(request)
+    rates.admit_address(client_address(request))
     text = body.text.strip()
     limit = services.settings.server.max_message_chars
     if not text:
@@ -109,6 +116,9 @@ def _accept(
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, f"continuing a conversation needs its {TOKEN_HEADER}"
         )
+    if conversation_id is not None:
+        # Only the token's holder spends the conversation's allowance.
+        rates.admit_conversation(conversation_id)
     try:
         accepted = services.intake.accept(text, body.channel, conversation_id, idempotency_key)
     except UnknownConversation:
@@ -125,6 +135,8 @@ def _accept(
             raise HTTPException(status.HTTP_409_CONFLICT, STARTED_ALREADY)
         response.headers["Idempotent-Replayed"] = "true"
     message = accepted.message
+    if conversation_id is None:
+        rates.started(message.conversation_id)  # its first message counts in it too
     return MessageAccepted(
         message_id=message.id,
         conversation_id=message.conversation_id,
