@@ -36,10 +36,17 @@ def test_same_idempotency_key_stores_once(services: Services) -> None:
 
 
 def test_reused_idempotency_key_for_other_text_is_refused(services: Services) -> None:
-    services.intake.accept("cancel my order", "api", idempotency_key="k-2")
+    """Within a conversation a key names one message; a new conversation's key is scoped by its
+    text (docs/security.md), so the same key with another text there is another customer's."""
+    first = services.intake.accept("cancel my order", "api", idempotency_key="k-2")
+    conversation = first.message.conversation_id
+    services.intake.accept("and my other one", "api", conversation, idempotency_key="k-3")
     with pytest.raises(IdempotencyConflict):
-        services.intake.accept("return my order", "api", idempotency_key="k-2")
-    assert count_rows(services, MessageRow) == 1
+        services.intake.accept("return my order", "api", conversation, idempotency_key="k-3")
+    assert count_rows(services, MessageRow) == 2
+    other = services.intake.accept("return my order", "api", idempotency_key="k-2")
+    assert other.message.conversation_id != conversation
+    assert count_rows(services, MessageRow) == 3
 
 
 def test_unknown_conversation_is_refused_and_nothing_stored(services: Services) -> None:
