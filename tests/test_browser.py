@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from conftest import IN_CI, REDIS_URL
 from conftest import STAFF_PASSWORD as PASSWORD
@@ -57,13 +57,28 @@ def server(data_dir: Path, tmp_path: Path) -> Iterator[ServerProcess]:
     process.stop()
 
 
+def refusals_of(context: BrowserContext, refused: list[str] | None = None) -> list[str]:
+    """What the browser refuses to run, load or frame by a Content-Security-Policy, as it logs
+    it (into `refused` when given), from now on."""
+    refused = [] if refused is None else refused
+    context.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return refused
+
+
 @pytest.fixture
 def page(browser: Browser, server: ServerProcess) -> Iterator[Page]:
     context = browser.new_context()
+    refused = refusals_of(context)
     opened = context.new_page()
     opened.goto(server.url + "/")
     yield opened
     context.close()
+    assert refused == []  # the chat page runs whole under its policy
 
 
 def say(page: Page, text: str) -> None:

@@ -17,7 +17,7 @@ from frontdesk.config import load_settings
 from frontdesk.runtime.services import open_store
 from frontdesk.store.staff import add_user
 from server import ServerProcess, free_port
-from test_browser import browser, say  # noqa: F401  (the module's Chromium fixture)
+from test_browser import browser, refusals_of, say  # noqa: F401  (the module's Chromium fixture)
 
 pytestmark = pytest.mark.browser
 # Every message goes to a person, and these words pick the tier whatever the model's confidence.
@@ -63,15 +63,18 @@ def server(data_dir: Path, tmp_path: Path) -> Iterator[ServerProcess]:
 def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:  # noqa: F811
     """Separate browser profiles: a customer and agents never share cookies."""
     opened: list[BrowserContext] = []
+    refused: list[str] = []
 
     def open_context() -> BrowserContext:
         context = browser.new_context(viewport={"width": 1280, "height": 860})
         opened.append(context)
+        refusals_of(context, refused)
         return context
 
     yield open_context  # type: ignore[misc]
     for context in opened:
         context.close()
+    assert refused == []  # the inbox, the chat and the widget run whole under their policies
 
 
 def shoot(page: Page, name: str) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy.exc import ArgumentError
 
 from frontdesk.limit_settings import LimitSettings
 from frontdesk.rules import BusinessHours, Rule, ServiceLevels, default_rules
+from frontdesk.server_settings import ServerSettings
 
 CONFIG_ENV = "FRONTDESK_CONFIG"
 DEFAULT_CONFIG_FILE = Path("frontdesk.toml")
@@ -37,28 +38,6 @@ class ConfigError(Exception):
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class ServerSettings(_Section):
-    host: str = Field("127.0.0.1", description="an interface address such as 127.0.0.1 or 0.0.0.0")
-    port: int = Field(8000, ge=1, le=65535, description="a TCP port from 1 to 65535")
-    max_message_chars: int = Field(
-        4000, ge=1, le=100_000, description="the longest accepted message, 1 to 100000 characters"
-    )
-    max_body_bytes: int = Field(
-        2**20, ge=2**16, le=2**26, description="the largest request body, 65536 to 67108864 bytes"
-    )
-    secret_key_env: str = Field(
-        "FRONTDESK_SECRET_KEY",
-        description="the environment variable holding the key that signs sessions and "
-        "conversation tokens; unset, a key is generated once in data_dir/secret_key",
-    )
-    secure_cookies: bool = Field(
-        False, description="true to send session cookies over HTTPS only (behind TLS)"
-    )
-    session_hours: float = Field(
-        8.0, gt=0, le=168, description="hours a staff sign-in lasts, above 0 and ≤ 168"
-    )
 
 
 class StoreSettings(_Section):

@@ -7,6 +7,7 @@ import html
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from importlib import resources
 
 from fastapi import FastAPI, Request, status
@@ -21,8 +22,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from frontdesk.api.routes import auth, conversations, handoffs, health, messages, metrics
 from frontdesk.config import Settings, get_settings
 from frontdesk.http.guards import LimitBodySize, LogServerErrors, RefuseNulCharacters
-from frontdesk.http.security import secret_key
+from frontdesk.http.headers import SecurityHeaders, chat_policy
+from frontdesk.http.security import cookies_secure, secret_key
 from frontdesk.runtime.services import build_services
+from frontdesk.store.staff_sessions import SessionPolicy, StaffSessions
 from frontdesk.web import inbox
 
 JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -30,11 +33,16 @@ JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    session_policy = SessionPolicy(
+        lifetime=timedelta(hours=settings.server.session_hours),
+        idle=timedelta(minutes=settings.server.session_idle_minutes),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings)
         app.state.services = services
+        app.state.staff_sessions = StaffSessions(services.store, session_policy)
         app.state.worker_thread = None
         worker = services.worker() if settings.worker.enabled else None
         if worker is not None:
@@ -64,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         session_cookie="frontdesk_session",
         max_age=int(settings.server.session_hours * 3600),
         same_site="lax",
-        https_only=settings.server.secure_cookies,
+        https_only=cookies_secure(settings.server),
     )
     app.add_middleware(RefuseNulCharacters)
     app.add_middleware(LogServerErrors)  # sees every failure of what it wraps
@@ -83,6 +91,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     page = resources.files("frontdesk.web").joinpath("chat.html").read_text("utf-8")
     page = page.replace("{{company}}", html.escape(settings.company_name)).replace(
         "{{max_chars}}", str(settings.server.max_message_chars)
+    )
+    # Outermost: every answer gets the headers, the guards' refusals too.
+    app.add_middleware(
+        SecurityHeaders, chat_policy=chat_policy(page, settings.server.widget_origins)
     )
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -263,6 +263,8 @@ class StaffUserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Set by `frontdesk users disable`: no sign-in, and every session of the account ends.
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class LlmCallRow(Base):
@@ -292,3 +294,19 @@ class SignInFailureRow(Base):
     failures: Mapped[int] = mapped_column(Integer)
     last_failure_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     blocked_until: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class StaffSessionRow(Base):
+    """A staff sign-in (store/staff_sessions.py). The cookie carries the session id; only its
+    SHA-256 is stored, so a copy of the database signs nobody in."""
+
+    __tablename__ = "staff_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(
+        String(100), ForeignKey("staff_users.username", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -25,6 +25,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from frontdesk.clock import utcnow
 from frontdesk.contracts import Handoff, Outcome
 from frontdesk.handoffs.errors import HandoffError, NotForYourRole, UnknownHandoff
+from frontdesk.http import security
 from frontdesk.http.deps import HandoffId, HandoffsDep, ServicesDep
 from frontdesk.http.limits import SignInRefused, checked_sign_in, retry_after
 from frontdesk.http.security import StaffDep as ApiStaff
@@ -135,16 +136,14 @@ def login(
             {"next": _safe_next(next), "error": "Wrong name or password."},
             status_code=status.HTTP_401_UNAUTHORIZED,
         )
-    # A fresh session on sign-in: nothing set before it (a planted cookie) carries over.
-    request.session.clear()
-    request.session["staff"] = staff.username
+    security.sign_in(request, staff)  # a fresh session: nothing a planted cookie held carries over
     return RedirectResponse(_safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/logout")
 def logout(request: Request, _staff: ApiStaff, csrf: CsrfField) -> RedirectResponse:
     check_csrf(request, csrf)
-    request.session.clear()
+    security.sign_out(request)
     return RedirectResponse("/inbox/login", status_code=status.HTTP_303_SEE_OTHER)
 
 
@@ -216,6 +215,8 @@ async def events(
         while asyncio.get_running_loop().time() < deadline:
             if await request.is_disconnected():
                 return
+            if not await asyncio.to_thread(security.still_signed_in, request):
+                return  # signed out, disabled or expired meanwhile
             current = await asyncio.to_thread(_fingerprints, services, staff, conversation)
             for name, value in current.items():
                 if last.get(name) != value:

@@ -6,9 +6,9 @@ from fastapi import APIRouter, HTTPException, Request, status
 from frontdesk.api.schemas import SignIn, StaffPublic, Unlock, Unlocked
 from frontdesk.http.deps import ServicesDep
 from frontdesk.http.limits import SignInRefused, checked_sign_in, sign_in_limits
-from frontdesk.http.security import StaffDep
+from frontdesk.http.security import SameOrigin, StaffDep, sign_in, sign_out
 
-router = APIRouter(prefix="/v1/auth", tags=["staff sign-in"])
+router = APIRouter(prefix="/v1/auth", tags=["staff sign-in"], dependencies=[SameOrigin])
 log = structlog.get_logger(__name__)
 
 
@@ -30,14 +30,14 @@ def login(body: SignIn, request: Request) -> StaffPublic:
         raise refused.as_http() from None
     if staff is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong name or password")
-    request.session.clear()
-    request.session["staff"] = staff.username
+    sign_in(request, staff)
     return StaffPublic(username=staff.username, role=staff.role)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 def logout(request: Request) -> None:
-    request.session.clear()
+    """End the session: its cookie stops working, wherever a copy of it is."""
+    sign_out(request)
 
 
 @router.get("/me")

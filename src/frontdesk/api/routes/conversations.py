@@ -18,6 +18,7 @@ from frontdesk.http.security import (
     ConversationToken,
     MaybeStaffDep,
     may_read_conversation,
+    still_signed_in,
     token_matches,
 )
 from frontdesk.runtime.services import Services
@@ -139,6 +140,7 @@ async def conversation_events(
     shown_first = reader.sees(first)
 
     async def stream() -> AsyncIterator[str]:
+        viewer = reader
         loop = asyncio.get_running_loop()
         deadline = loop.time() + STREAM_SECONDS
         async with services.live.subscribe(conversation_id) as live:
@@ -154,8 +156,12 @@ async def conversation_events(
                     view = await asyncio.to_thread(store.conversation, conversation_id)
                     if _shape(view) != shown:
                         shown = _shape(view)
+                        if viewer.staff is not None and not await asyncio.to_thread(
+                            still_signed_in, request
+                        ):  # signed out, disabled or expired meanwhile: at most the token's view
+                            viewer = Reader(None, viewer.holds_token)
                         try:
-                            seen = reader.sees(view)
+                            seen = viewer.sees(view)
                         except HTTPException:
                             return  # handed to a tier this person does not work
                         yield _event("conversation", seen.model_dump_json())

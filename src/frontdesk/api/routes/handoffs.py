@@ -18,9 +18,10 @@ from frontdesk.handoffs.errors import (
     UnknownHandoff,
 )
 from frontdesk.http.deps import HandoffId, HandoffsDep
-from frontdesk.http.security import StaffDep
+from frontdesk.http.security import SameOrigin, StaffDep
 
-router = APIRouter(prefix="/v1", tags=["handoffs"])
+# Every state-changing route here is staff's: a post from another site's page is refused.
+router = APIRouter(prefix="/v1", tags=["handoffs"], dependencies=[SameOrigin])
 REFUSALS: dict[int | str, dict[str, Any]] = {
     403: {"description": "not for this role"},
     404: {"description": "unknown handoff"},
