@@ -9,22 +9,32 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from fake_openai import FakeOpenAI, say, serve, tool_call
+from fake_openai import FakeOpenAI, say, serve, slow, tool_call
 from frontdesk.agents.realtime.llm import LlmRealtimeAgent
 from frontdesk.config import load_settings
 from frontdesk.runtime.services import Services, build_services
-from frontdesk.store.tables import LlmCallRow
+from frontdesk.store.tables import LlmCallRow, SupportCaseRow
 from realtime_chat import DEMO, Chat, find, orders_of
 from server import free_port
 
 
 @pytest.fixture
-def llm_chat(data_dir: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Chat, FakeOpenAI]]:
+def budget_ms() -> int:
+    """`[realtime] llm_budget_ms`: generous unless a test is about the budget, so that a busy
+    machine never turns a scripted model turn into a rule-based one."""
+    return 30_000
+
+
+@pytest.fixture
+def llm_chat(
+    data_dir: Path, request: pytest.FixtureRequest, budget_ms: int
+) -> Iterator[tuple[Chat, FakeOpenAI]]:
     fake = FakeOpenAI(request.param)
     with serve(fake) as url:
         settings = load_settings(
             data_dir=data_dir,
             llm={"provider": "openai", "base_url": url, "model": "test-model", "max_retries": 0},
+            realtime={"llm_budget_ms": budget_ms},
         )
         services: Services = build_services(settings)
         assert isinstance(services.pipeline.realtime_agent, LlmRealtimeAgent)
@@ -146,6 +156,106 @@ def test_escalation_reply_is_drafted_by_the_model_from_the_case(
     )
     prompt = fake.requests[-1]["messages"][-1]["content"]
     assert "Case summary" in prompt and "compensation beyond a refund" in prompt
+
+
+def realtime_outcomes(chat: Chat) -> list[str]:
+    with chat.services.store.session() as session:
+        return list(
+            session.scalars(select(LlmCallRow.outcome).where(LlmCallRow.purpose == "realtime"))
+        )
+
+
+def cases(chat: Chat) -> list[SupportCaseRow]:
+    with chat.services.store.session() as session:
+        return list(session.scalars(select(SupportCaseRow)))
+
+
+MODEL_ASKS = "Sure! What is the email address on your account?"
+LATE = 5.0  # seconds the fake holds a late answer back: far past any budget below
+
+
+@pytest.mark.parametrize("budget_ms", [1000])
+@pytest.mark.parametrize(
+    ("llm_chat", "answered_by_model"),
+    [([slow(say(MODEL_ASKS), 0)], True), ([slow(say(MODEL_ASKS), LATE)], False)],
+    indirect=["llm_chat"],
+    ids=["in-time", "late"],
+)
+def test_a_model_answers_within_its_budget_and_the_rules_past_it(
+    llm_chat: tuple[Chat, FakeOpenAI], answered_by_model: bool
+) -> None:
+    chat, _ = llm_chat
+    reply = chat.say("I want to cancel my order")
+    if answered_by_model:
+        assert reply == MODEL_ASKS
+        assert realtime_outcomes(chat) == ["ok"]
+    else:
+        assert MODEL_ASKS not in reply and "confirm who you are" in reply
+        assert realtime_outcomes(chat) == ["over_budget"]
+
+
+DELIVERED_CUSTOMER, DELIVERED = find("delivered")
+MODEL_CASE = {"subject": "Opened by the model", "description": "The box was crushed."}
+
+
+@pytest.mark.parametrize("budget_ms", [50])
+@pytest.mark.parametrize(
+    "llm_chat",
+    [
+        [
+            slow(say("Which email is your account under?"), LATE),
+            slow(say("Which order arrived damaged?"), LATE),
+            slow(tool_call("open_support_case", **MODEL_CASE), LATE),
+        ]
+    ],
+    indirect=True,
+)
+def test_a_late_model_never_acts(llm_chat: tuple[Chat, FakeOpenAI]) -> None:
+    """Every turn is late: the rule-based agent leads the customer to a case, and the case the
+    model asked for in the last turn is never opened (a second case would be a second action)."""
+    chat, fake = llm_chat
+    asked = chat.say("my parcel arrived damaged")
+    assert "email address" in asked
+    chat.say(f"my email is {DELIVERED_CUSTOMER.email}")
+    reply = chat.say(f"order {DELIVERED.order_id}, the box was crushed")
+    assert "opened case" in reply
+    [case] = cases(chat)
+    assert case.subject == f"Problem with order {DELIVERED.order_id}"  # the rule-based agent's
+    assert realtime_outcomes(chat) == ["over_budget"] * 3
+    assert not any(m["role"] == "tool" for body in fake.requests for m in body["messages"])
+    # The model's next turn reads what the rule-based agent said in its place.
+    assert f"Assistant: {asked}" in fake.requests[1]["messages"][-1]["content"]
+
+
+@pytest.mark.parametrize("budget_ms", [1000])
+@pytest.mark.parametrize(
+    "llm_chat",
+    [
+        [
+            slow(say("Sorry to hear that! What is your email address?"), LATE),
+            tool_call("find_user_id_by_email", email=DELIVERED_CUSTOMER.email),
+            tool_call("open_support_case", **MODEL_CASE),
+            slow(say("I have opened a case for you."), LATE),
+        ]
+    ],
+    indirect=True,
+)
+def test_an_action_taken_in_time_stands_when_the_reply_is_late(
+    llm_chat: tuple[Chat, FakeOpenAI],
+) -> None:
+    """The model opened the case within the budget and was late writing about it: the case
+    stands and is reported in the rule-based agent's words; answering the turn afresh would open
+    a second one."""
+    chat, _ = llm_chat
+    assert "email address" in chat.say("my parcel arrived damaged")  # late: the rules ask
+    reply = chat.say(
+        f"my email is {DELIVERED_CUSTOMER.email}, order {DELIVERED.order_id}", expect_auto=False
+    )
+    [case] = cases(chat)
+    assert case.subject == MODEL_CASE["subject"]
+    assert f"opened case {case.case_id[:8]}" in reply
+    assert "I have opened a case for you." not in reply
+    assert realtime_outcomes(chat) == ["over_budget", "over_budget"]
 
 
 def test_a_provider_failure_outside_pydantic_ai_falls_back_too(

@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from frontdesk.limit_settings import LimitSettings
+from frontdesk.llm.settings import RealtimeSettings, TokenPrice
 from frontdesk.rules import BusinessHours, Rule, ServiceLevels, default_rules
 from frontdesk.server_settings import ServerSettings
 
@@ -168,11 +169,6 @@ class RoutingSettings(_Section):
                 f"({self.auto_threshold})"
             )
         return self
-
-
-class TokenPrice(_Section):
-    input_per_1k: float = Field(ge=0, description="price of 1,000 input tokens, 0 or more")
-    output_per_1k: float = Field(ge=0, description="price of 1,000 output tokens, 0 or more")
 
 
 class LlmSettings(_Section):
@@ -332,6 +328,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     routing: RoutingSettings = RoutingSettings()
     llm: LlmSettings = LlmSettings()
+    realtime: RealtimeSettings = RealtimeSettings()
     commerce: CommerceSettings = CommerceSettings()
     crm: CrmSettings = CrmSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()

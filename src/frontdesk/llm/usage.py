@@ -10,8 +10,9 @@ import structlog
 from pydantic_ai.usage import RunUsage
 
 from frontdesk.clock import utcnow
-from frontdesk.config import LlmSettings, TokenPrice
+from frontdesk.config import LlmSettings
 from frontdesk.contracts import LlmCall, LlmCallOutcome
+from frontdesk.llm.settings import TokenPrice
 
 log = structlog.get_logger(__name__)
 

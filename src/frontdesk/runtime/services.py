@@ -173,7 +173,9 @@ def realtime_agent(settings: Settings, store: Store, toolbox: Toolbox) -> Realti
     from frontdesk.agents.realtime.llm import LlmRealtimeAgent
 
     meter = UsageMeter(settings.llm, settings.llm.model, "realtime", store.record_llm_call)
-    return LlmRealtimeAgent(toolbox, model, fallback=rules, meter=meter)
+    return LlmRealtimeAgent(
+        toolbox, model, fallback=rules, meter=meter, budget_ms=settings.realtime.llm_budget_ms
+    )
 
 
 def policy_of(settings: Settings, calibrator: ReplyCalibrator | None = None) -> RoutingPolicy:

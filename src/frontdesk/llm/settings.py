@@ -1,0 +1,27 @@
+"""Settings of the language-model agents that `frontdesk.config` assembles: the price of a
+model's tokens (`[llm.prices]`) and the real-time agent's latency budget (`[realtime]`,
+docs/realtime.md)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TokenPrice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    input_per_1k: float = Field(ge=0, description="price of 1,000 input tokens, 0 or more")
+    output_per_1k: float = Field(ge=0, description="price of 1,000 output tokens, 0 or more")
+
+
+class RealtimeSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    llm_budget_ms: int = Field(
+        200,
+        gt=0,
+        le=60_000,
+        description="milliseconds the real-time agent's model may take for one turn, all its "
+        "requests and tool calls together, above 0 and ≤ 60000; past it the run is cancelled "
+        "and the rule-based agent answers",
+    )
