@@ -85,7 +85,11 @@ def test_the_llm_is_offered_only_the_tools_the_backend_supports(shopify_url: str
         assert model is not None
         toolbox = Toolbox(shop, NoCrm())
         agent = LlmRealtimeAgent(
-            toolbox, model, RealtimeAgent(toolbox), UsageMeter(settings, "test-model", "realtime")
+            toolbox,
+            model,
+            RealtimeAgent(toolbox),
+            UsageMeter(settings, "test-model", "realtime"),
+            budget_ms=30_000,  # about the tools offered: a busy machine must not make it late
         )
         turn = agent.respond(message("hi"), intent("greeting"), None)
     assert turn.draft.text == "Hello! How can I help?"

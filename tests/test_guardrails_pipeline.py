@@ -34,6 +34,8 @@ def llm_chat(data_dir: Path, request: pytest.FixtureRequest) -> Iterator[Chat]:
         settings = load_settings(
             data_dir=data_dir,
             llm={"provider": "openai", "base_url": url, "model": "test-model", "max_retries": 0},
+            # These tests are about the model's turns: a busy machine must not make them late.
+            realtime={"llm_budget_ms": 30_000},
         )
         services: Services = build_services(settings)
         try:
