@@ -26,6 +26,7 @@ from sqlalchemy.exc import ArgumentError
 
 from frontdesk.limit_settings import LimitSettings
 from frontdesk.llm.settings import RealtimeSettings, TokenPrice
+from frontdesk.observability.settings import ObservabilitySettings
 from frontdesk.rules import BusinessHours, Rule, ServiceLevels, default_rules
 from frontdesk.server_settings import ServerSettings
 
@@ -334,6 +335,7 @@ class Settings(BaseSettings):
     knowledge: KnowledgeSettings = KnowledgeSettings()
     language: LanguageSettings = LanguageSettings()
     limits: LimitSettings = LimitSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
 
     @classmethod
     def settings_customise_sources(

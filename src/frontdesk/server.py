@@ -19,11 +19,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from frontdesk.api.routes import auth, conversations, handoffs, health, messages, metrics
+from frontdesk.api.routes import (
+    auth,
+    conversations,
+    handoffs,
+    health,
+    messages,
+    metrics,
+    prometheus,
+)
 from frontdesk.config import Settings, get_settings
 from frontdesk.http.guards import LimitBodySize, LogServerErrors, RefuseNulCharacters
 from frontdesk.http.headers import SecurityHeaders, chat_policy
 from frontdesk.http.security import cookies_secure, secret_key
+from frontdesk.observability.exposition import open_metrics_listener
 from frontdesk.runtime.services import build_services
 from frontdesk.store.staff_sessions import SessionPolicy, StaffSessions
 from frontdesk.web import inbox
@@ -50,9 +59,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 target=worker.run, name="frontdesk-worker", daemon=True
             )
             app.state.worker_thread.start()
+        listener = open_metrics_listener(settings, services.queue, services.store)
         try:
             yield
         finally:
+            if listener is not None:
+                listener.close()
             if worker is not None:
                 worker.stopping.set()
                 app.state.worker_thread.join(timeout=10)
@@ -80,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(inbox.SignInRequired, _sign_in_first)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for module in (messages, conversations, handoffs, metrics, auth, health, inbox):
+    for module in (messages, conversations, handoffs, metrics, prometheus, auth, health, inbox):
         app.include_router(module.router)
     app.mount(
         "/inbox/static",

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import structlog
+from structlog.contextvars import bound_contextvars
 
 from frontdesk.agents.coordinator import Coordinator
 from frontdesk.agents.escalation import EscalationAgent, EscalationRequest
@@ -33,6 +35,7 @@ from frontdesk.contracts import (
     TurnOutcome,
 )
 from frontdesk.guardrails import Guardrails, GuardrailSubject
+from frontdesk.observability.metrics import RECORDER, Recorder
 from frontdesk.store.repository import Store
 from frontdesk.tools.toolbox import IDENTIFICATION_CLOSED
 from frontdesk.vocabulary import amounts
@@ -45,6 +48,14 @@ class BatchResult:
     done: list[str] = field(default_factory=list)  # processed now or before: acknowledge
     failed: dict[str, str] = field(default_factory=dict)  # message id → error: retry
     outcomes: list[TurnOutcome] = field(default_factory=list)
+    conversations: dict[str, str] = field(default_factory=dict)  # message id → conversation id
+    tripped: dict[str, list[str]] = field(default_factory=dict)  # newly stored → guardrails
+    not_stored: int = 0  # failed because the batch's transaction failed
+
+
+def _traced(message: InboundMessage) -> AbstractContextManager[None]:
+    """Every log line while this message is worked on names it and its conversation."""
+    return bound_contextvars(message_id=message.id, conversation_id=message.conversation_id)
 
 
 class Pipeline:
@@ -58,8 +69,10 @@ class Pipeline:
         escalation_agent: EscalationAgent | None = None,
         guardrails: Guardrails | None = None,
         scorer: ReplyScorer | None = None,
+        recorder: Recorder = RECORDER,
     ) -> None:
         self.store = store
+        self.recorder = recorder
         self.scorer = scorer or ReplyScorer(None)
         self.guardrails = guardrails or Guardrails()
         self.intent_agent = intent_agent
@@ -69,8 +82,15 @@ class Pipeline:
         self.escalation_agent = escalation_agent
 
     def process(self, message_ids: list[str]) -> BatchResult:
+        with bound_contextvars(message_ids=message_ids):  # the batch, for the batched stages
+            result = self._process(message_ids)
+        self._observe(result)
+        return result
+
+    def _process(self, message_ids: list[str]) -> BatchResult:
         result = BatchResult()
         loaded = self.store.load_messages(message_ids)
+        result.conversations = {key: found[0].conversation_id for key, found in loaded.items()}
         pending: list[InboundMessage] = []
         for message_id in message_ids:
             found = loaded.get(message_id)
@@ -92,20 +112,49 @@ class Pipeline:
             if message.id not in drafts:
                 continue
             try:
-                concluded.append(self._conclude(message, intent, drafts[message.id], intent_ms))
+                with _traced(message):
+                    concluded.append(self._conclude(message, intent, drafts[message.id], intent_ms))
             except Exception as exc:  # one bad message must not hold back the batch
                 log.exception("message.failed", message_id=message.id)
                 result.failed[message.id] = f"{type(exc).__name__}: {exc}"
         try:
-            self.store.record_outcomes(concluded)
+            stored = self.store.record_outcomes(concluded)
         except Exception as exc:
             log.exception("batch.not_stored", size=len(concluded))
             for outcome in concluded:
                 result.failed[outcome.message.id] = f"{type(exc).__name__}: {exc}"
+            result.not_stored = len(concluded)
             return result
         result.done.extend(outcome.message.id for outcome in concluded)
         result.outcomes.extend(concluded)
+        result.tripped = {
+            outcome.message.id: drafts[outcome.message.id].tripped
+            for outcome, fresh in zip(concluded, stored, strict=True)
+            if fresh  # a redelivery finding it processed already was counted the first time
+        }
         return result
+
+    def _observe(self, result: BatchResult) -> None:
+        """The batch's metrics: each outcome now stored, each delivery that failed."""
+        try:
+            for outcome in result.outcomes:
+                if outcome.message.id in result.tripped:
+                    self.recorder.stored(outcome, result.tripped[outcome.message.id])
+                    log.info(
+                        "message.decided",
+                        message_id=outcome.message.id,
+                        conversation_id=outcome.message.conversation_id,
+                        intent=outcome.intent.label,
+                        tier=outcome.decision.tier,
+                        latency_ms=outcome.latency_ms,
+                    )
+            unstored = len(result.failed) - result.not_stored
+            if result.not_stored:
+                self.recorder.failed("not_stored", result.not_stored)
+            if unstored:
+                self.recorder.failed("pipeline", unstored)
+        except Exception:  # metrics must never cost a message its outcome
+            log.exception("metrics.not_recorded")
 
     def _draft(
         self, messages: list[InboundMessage], intents: list[IntentPrediction], result: BatchResult
@@ -123,7 +172,8 @@ class Pipeline:
                 continue
             started = time.perf_counter()
             try:
-                turn = agent.respond(message, intent, state)
+                with _traced(message):
+                    turn = agent.respond(message, intent, state)
             except Exception as exc:
                 log.exception("message.failed", message_id=message.id)
                 result.failed[message.id] = f"{type(exc).__name__}: {exc}"
@@ -204,6 +254,7 @@ class Pipeline:
             # A tripwire of the tools, routed like the guardrails': a person takes over.
             verdicts.append(IDENTIFICATION_CLOSED)
         tripped = [found.guardrail for found in verdicts if found.tripped]
+        drafted.tripped = tripped
         if tripped:
             log.info("guardrail.tripped", message_id=message.id, guardrails=tripped)
         return verdicts
@@ -269,6 +320,7 @@ class _Drafted:
     stage_ms: dict[str, float]
     turn: RealtimeTurn | None = None  # the real-time agent's turn, when it drafted
     dialogue_version: int = 0  # the version of the memory the turn started from
+    tripped: list[str] = field(default_factory=list)  # the guardrails that tripped
 
     @property
     def tool_calls(self) -> list[ToolCall]:

@@ -7,6 +7,9 @@ import socket
 import threading
 from dataclasses import dataclass, field
 
+import structlog
+from structlog.contextvars import bound_contextvars
+
 from frontdesk.agents.coordinator import Coordinator, RoutingPolicy
 from frontdesk.agents.escalation import Drafter, EscalationAgent
 from frontdesk.agents.intent import IntentAgent
@@ -38,6 +41,7 @@ from frontdesk.knowledge.ingest import ingest_demo
 from frontdesk.llm.answering import build_answerer
 from frontdesk.llm.models import build_model, is_hosted
 from frontdesk.llm.usage import UsageMeter
+from frontdesk.observability.metrics import observed_llm_calls
 from frontdesk.queue import Queue, open_queue
 from frontdesk.runtime.pipeline import Pipeline
 from frontdesk.runtime.worker import Worker
@@ -46,6 +50,8 @@ from frontdesk.store.intake import Accepted
 from frontdesk.store.repository import Store
 from frontdesk.tools.toolbox import Toolbox
 from frontdesk.training.models_dir import load_active
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -63,9 +69,12 @@ class Intake:
         idempotency_key: str | None = None,
     ) -> Accepted:
         accepted = self.store.accept_message(text, channel, conversation_id, idempotency_key)
-        if accepted.needs_enqueue:
-            self.queue.enqueue([accepted.message.id])
-            self.store.mark_enqueued([accepted.message.id])
+        message = accepted.message
+        with bound_contextvars(message_id=message.id, conversation_id=message.conversation_id):
+            if accepted.needs_enqueue:
+                self.queue.enqueue([message.id])
+                self.store.mark_enqueued([message.id])
+            log.info("message.accepted", channel=channel, duplicate=not accepted.created)
         return accepted
 
 
@@ -161,7 +170,7 @@ def escalation_drafter(settings: Settings, store: Store) -> Drafter | None:
         return None
     from frontdesk.llm.escalation import LlmDrafter
 
-    meter = UsageMeter(settings.llm, name, "escalation", store.record_llm_call)
+    meter = UsageMeter(settings.llm, name, "escalation", observed_llm_calls(store.record_llm_call))
     return LlmDrafter(model, meter, redact_personal_data=is_hosted(settings.llm))
 
 
@@ -172,7 +181,8 @@ def realtime_agent(settings: Settings, store: Store, toolbox: Toolbox) -> Realti
         return rules
     from frontdesk.agents.realtime.llm import LlmRealtimeAgent
 
-    meter = UsageMeter(settings.llm, settings.llm.model, "realtime", store.record_llm_call)
+    sink = observed_llm_calls(store.record_llm_call)
+    meter = UsageMeter(settings.llm, settings.llm.model, "realtime", sink)
     return LlmRealtimeAgent(
         toolbox, model, fallback=rules, meter=meter, budget_ms=settings.realtime.llm_budget_ms
     )
@@ -253,7 +263,7 @@ def build_services(settings: Settings) -> Services:
             knowledge_index(settings, store),
             settings.company_name,
             routing.min_retrieval_score,
-            build_answerer(settings.llm, store.record_llm_call),
+            build_answerer(settings.llm, observed_llm_calls(store.record_llm_call)),
             partial=partial_answers_to(live),
             topics=intents.classifier.predict,
         ),

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import structlog
+from structlog.contextvars import bound_contextvars
 
 from frontdesk.queue import Queue
 from frontdesk.runtime.pipeline import Pipeline
@@ -66,7 +67,8 @@ class Worker:
         jobs = self.queue.claim(self.consumer, self.batch_size, wait_seconds)
         if not jobs:
             return 0
-        result = self.pipeline.process([job.message_id for job in jobs])
+        with bound_contextvars(consumer=self.consumer):
+            result = self.pipeline.process([job.message_id for job in jobs])
         if result.outcomes:
             self.on_processed()
         done = set(result.done)
@@ -75,10 +77,13 @@ class Worker:
             error = result.failed.get(job.message_id)
             if error is None:
                 continue
-            dead = self.queue.retry(job, error, retry_delay(job.attempt))
-            if dead is not None:
-                log.error("message.dead_lettered", message_id=job.message_id, error=error)
-                self.store.mark_dead(job.message_id, error)
+            conversation = result.conversations.get(job.message_id)
+            with bound_contextvars(message_id=job.message_id, conversation_id=conversation):
+                dead = self.queue.retry(job, error, retry_delay(job.attempt))
+                if dead is not None:
+                    log.error("message.dead_lettered", message_id=job.message_id, error=error)
+                    self.store.mark_dead(job.message_id, error)
+                    self.pipeline.recorder.dead_lettered()
         return len(jobs)
 
     def requeue_stranded(self) -> None:
