@@ -62,4 +62,5 @@ def test_a_conversation_logs_its_ids_and_no_customer_data(
     for secret in [customer.email, phone, address.address1, address.zip, *said]:
         assert secret not in logged, f"{secret!r} reached the logs"
     assert customer.email.split("@")[0] not in logged
+    assert f"{customer.name.first_name} {customer.name.last_name}" not in logged
     assert "555 0199" not in logged and "5550199" not in logged

@@ -53,6 +53,11 @@ class BatchResult:
     not_stored: int = 0  # failed because the batch's transaction failed
 
 
+def _batch(messages: list[InboundMessage]) -> AbstractContextManager[None]:
+    """A batched stage's log lines name the messages of the batch."""
+    return bound_contextvars(message_ids=[message.id for message in messages])
+
+
 def _traced(message: InboundMessage) -> AbstractContextManager[None]:
     """Every log line while this message is worked on names it and its conversation."""
     return bound_contextvars(message_id=message.id, conversation_id=message.conversation_id)
@@ -82,8 +87,7 @@ class Pipeline:
         self.escalation_agent = escalation_agent
 
     def process(self, message_ids: list[str]) -> BatchResult:
-        with bound_contextvars(message_ids=message_ids):  # the batch, for the batched stages
-            result = self._process(message_ids)
+        result = self._process(message_ids)
         self._observe(result)
         return result
 
@@ -104,7 +108,8 @@ class Pipeline:
             return result
         pending.sort(key=lambda message: message.received_at)  # a conversation's turns in order
         started = time.perf_counter()
-        intents = self.intent_agent.classify(pending)
+        with _batch(pending):
+            intents = self.intent_agent.classify(pending)
         intent_ms = (time.perf_counter() - started) * 1000 / len(pending)
         drafts = self._draft(pending, intents, result)
         concluded = []
@@ -183,7 +188,8 @@ class Pipeline:
             drafted[message.id] = _Drafted(turn.draft, {"realtime": elapsed}, turn, version)
         if for_knowledge:
             started = time.perf_counter()
-            drafts = self.response_agent.draft(*map(list, zip(*for_knowledge, strict=True)))
+            with _batch([message for message, _intent in for_knowledge]):
+                drafts = self.response_agent.draft(*map(list, zip(*for_knowledge, strict=True)))
             share = (time.perf_counter() - started) * 1000 / len(for_knowledge)
             for (message, _intent), draft in zip(for_knowledge, drafts, strict=True):
                 drafted[message.id] = _Drafted(draft, {"response": share})
