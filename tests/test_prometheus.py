@@ -16,14 +16,19 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from frontdesk.config import Settings, load_settings
 from frontdesk.contracts import LlmCall
-from frontdesk.observability.exposition import open_metrics_listener, render, scrape_registry
+from frontdesk.observability.exposition import (
+    open_metrics_listener,
+    readings_of,
+    render,
+    scrape_registry,
+)
 from frontdesk.observability.metrics import RECORDER
 from frontdesk.server import create_app
-from frontdesk.store.tables import DecisionRow, HandoffRow
+from frontdesk.store.tables import DecisionRow, HandoffRow, MessageRow
 from realtime_chat import Chat, find
 from server import free_port
 
@@ -264,3 +269,31 @@ def test_two_processes_add_up_in_multiprocess_mode(
     assert scraped[("frontdesk_guardrail_trips_total", (("guardrail", "prompt_injection"),))] == 7
     assert scraped[("frontdesk_message_failures_total", (("reason", "pipeline"),))] == 7
     assert json.dumps(sorted(k for k, _ in scraped)).count("frontdesk_") > 0
+
+
+def test_failures_and_dead_letters_are_counted(data_dir: Path) -> None:
+    from frontdesk.runtime.services import build_services
+
+    settings = load_settings(data_dir=data_dir, queue={"max_attempts": 1})
+    services = build_services(settings)
+    try:
+        registry = scrape_registry(readings_of(settings, services.queue, services.store))
+        before = parse(render(registry)[0].decode())
+        accepted = services.intake.accept("where is my parcel?", "api")
+        with services.store.session() as session:  # as if another worker had stored it
+            session.execute(
+                update(MessageRow)
+                .where(MessageRow.id == accepted.message.id)
+                .values(state="processed")
+            )
+        services.queue.enqueue(["f" * 32])  # a job whose message the store never had
+        services.worker("test").run_once()
+        after = parse(render(registry)[0].decode())
+    finally:
+        services.close()
+    assert delta(after, before, "frontdesk_message_failures_total", reason="pipeline") == 1
+    assert delta(after, before, "frontdesk_messages_dead_lettered_total") == 1
+    assert delta(after, before, "frontdesk_messages_total") == 0  # processed before: not counted
+    queue = settings.queue.name
+    assert after[("frontdesk_queue_dead_letters", (("queue", queue),))] == 1
+    assert after[("frontdesk_queue_depth", (("queue", queue),))] == 0
