@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from frontdesk.agents.intent import IntentAgent
+from frontdesk.clock import set_clock
 from frontdesk.handoffs.errors import HandoffClosed, UnknownHandoff
 from frontdesk.runtime.services import Services
 from frontdesk.store.errors import IdempotencyConflict, UnknownConversation
@@ -103,3 +105,28 @@ def test_stranded_message_is_requeued(services: Services) -> None:
     assert worker.run_once() == 1
     view = services.store.conversation(accepted.message.conversation_id)
     assert view.messages[0].state == "processed"
+
+
+def test_queue_wait_is_received_until_claimed_not_the_stages_after(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The intent stage "takes" 3 s on a clock the test moves: the message waited 5 s for a
+    worker, and that is all `queue_wait` counts."""
+    start = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    now = {"at": start}
+    previous = set_clock(lambda: now["at"])
+    try:
+        accepted = services.intake.accept("how long does a refund take?", "api")
+        now["at"] = start + timedelta(seconds=5)
+        classify = IntentAgent.classify
+
+        def slow_classify(self: IntentAgent, messages: list) -> list:
+            now["at"] += timedelta(seconds=3)
+            return classify(self, messages)
+
+        monkeypatch.setattr(IntentAgent, "classify", slow_classify)
+        assert services.worker("test").run_once() == 1
+    finally:
+        set_clock(previous)
+    [decision] = services.store.conversation(accepted.message.conversation_id).decisions
+    assert decision.latency_ms["queue_wait"] == 5000.0

@@ -8,6 +8,7 @@ import time
 import uuid
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import structlog
 from structlog.contextvars import bound_contextvars
@@ -92,6 +93,7 @@ class Pipeline:
         return result
 
     def _process(self, message_ids: list[str]) -> BatchResult:
+        claimed_at = utcnow()  # the worker hands over a batch as soon as it has claimed it
         result = BatchResult()
         loaded = self.store.load_messages(message_ids)
         result.conversations = {key: found[0].conversation_id for key, found in loaded.items()}
@@ -118,7 +120,9 @@ class Pipeline:
                 continue
             try:
                 with _traced(message):
-                    concluded.append(self._conclude(message, intent, drafts[message.id], intent_ms))
+                    concluded.append(
+                        self._conclude(message, intent, drafts[message.id], intent_ms, claimed_at)
+                    )
             except Exception as exc:  # one bad message must not hold back the batch
                 log.exception("message.failed", message_id=message.id)
                 result.failed[message.id] = f"{type(exc).__name__}: {exc}"
@@ -196,7 +200,12 @@ class Pipeline:
         return drafted
 
     def _conclude(
-        self, message: InboundMessage, intent: IntentPrediction, drafted: _Drafted, intent_ms: float
+        self,
+        message: InboundMessage,
+        intent: IntentPrediction,
+        drafted: _Drafted,
+        intent_ms: float,
+        claimed_at: datetime,
     ) -> TurnOutcome:
         started = time.perf_counter()
         verdicts = self._guard(message, intent, drafted)
@@ -205,7 +214,8 @@ class Pipeline:
         scored = time.perf_counter()
         decision = self.coordinator.decide(self._context(message, intent, drafted, verdicts))
         latency = {
-            "queue_wait": (utcnow() - message.received_at).total_seconds() * 1000,
+            # Received until a worker claimed it; each stage after is timed on its own.
+            "queue_wait": max(0.0, (claimed_at - message.received_at).total_seconds() * 1000),
             "intent": intent_ms,
             **drafted.stage_ms,
             "guardrails": (guarded - started) * 1000,
