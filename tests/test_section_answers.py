@@ -86,3 +86,17 @@ def test_the_intent_does_not_outweigh_a_clear_match() -> None:
     [draft] = agent.draft([QUESTION], [intent("warranty")])
     assert [source.chunk_id for source in draft.sources] == ["care"]
     assert draft.signals["topic_agreement"] == 0.0
+
+
+def test_section_questions_are_read_once_in_one_call_per_batch() -> None:
+    calls: list[list[str]] = []
+
+    def counted(texts: list[str]) -> list[IntentPrediction]:
+        calls.append(texts)
+        return topics(texts)
+
+    agent = ResponseAgent(FixedIndex([CARE, WARRANTY, REFUNDS]), "Acme", 0.05, topics=counted)
+    agent.draft([QUESTION, message("and the kettle?")], [intent("warranty")] * 2)
+    assert len(calls) == 1 and len(calls[0]) == len(set(calls[0])) == 3
+    agent.draft([QUESTION], [intent("warranty")])
+    assert len(calls) == 1  # read already

@@ -120,21 +120,33 @@ class ResponseAgent:
         ]
         asking = [i for i, draft in enumerate(drafts) if draft is None]
         queries = [_query(messages[i].text, intents[i]) for i in asking]
-        for i, passages in zip(asking, self.index.search_many(queries, CANDIDATES), strict=True):
+        found = self.index.search_many(queries, CANDIDATES)
+        self._read_topics([passage.heading for passages in found for passage in passages])
+        for i, passages in zip(asking, found, strict=True):
             drafts[i] = self._from_passages(messages[i], intents[i], passages)
         return [draft for draft in drafts if draft is not None]
 
-    def _topic(self, heading: str) -> dict[str, float]:
-        """The probability of each intent for the question a section answers (cached: a
-        knowledge base has a few hundred sections)."""
-        question = section_question(heading)
-        if question not in self._topic_of and self.topics is not None:
-            [read] = self.topics([question])
+    def _read_topics(self, headings: list[str]) -> None:
+        """Read, in one call, the intent of each section question not read yet (kept: a
+        knowledge base has a few hundred sections). One call per question cost a fresh worker
+        seconds on its first messages, eight candidates each."""
+        if self.topics is None:
+            return
+        unread = list(
+            dict.fromkeys(q for q in map(section_question, headings) if q not in self._topic_of)
+        )
+        if not unread:
+            return
+        for question, read in zip(unread, self.topics(unread), strict=True):
             self._topic_of[question] = {
                 read.label: read.confidence,
                 **{alt.label: alt.confidence for alt in read.alternatives},
             }
-        return self._topic_of.get(question, {})
+
+    def _topic(self, heading: str) -> dict[str, float]:
+        """The probability of each intent for the question a section answers."""
+        self._read_topics([heading])
+        return self._topic_of.get(section_question(heading), {})
 
     def _template(self, text: str, intent: IntentPrediction) -> DraftReply | None:
         label = intent.label
