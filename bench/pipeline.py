@@ -3,7 +3,12 @@
 Prints one JSON document. Every figure is the median over --repeats runs; `http_baseline` is a
 bare GET /healthz round trip measured in the same run, so ratios survive a noisy machine.
 
-    .venv/bin/python bench/pipeline.py [--messages 1000] [--repeats 3]
+    .venv/bin/python bench/pipeline.py [--messages 1000] [--repeats 3] [--data ../shared/data]
+
+Every message is a distinct text, used once per run, as real customers never send the same text
+twice: CLINC150's utterances when `--data` holds them (23,700), otherwise the turns of the
+project's evaluation set (about 1,300), shuffled by a fixed seed. The in-process phase counts
+how many texts the intent features' embedding cache already held (`embedding_cache_hits`).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import random
 import statistics
 import sys
 import tempfile
@@ -24,25 +30,43 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from frontdesk.config import load_settings
+from frontdesk.evaluation.dataset import load_items
 from frontdesk.runtime.services import build_services
 from frontdesk.store.database import create_store_engine
 from frontdesk.store.repository import Store
 from frontdesk.store.tables import DecisionRow, MessageRow
+from frontdesk.training.features import EMBEDDING_CACHE
 from frontdesk.training.intent_model import SHIPPED_FEATURES
 from server import ServerProcess
 
-TEXTS = [
-    "where is my order?",
-    "I want to return the lamp I bought",
-    "how long do refunds take?",
-    "do you ship to norway",
-    "my card was charged twice",
-    "how do I reset my password",
-    "can I talk to a real person",
-    "what's the weather like tomorrow",
-    "hi there",
-    "the mug arrived broken",
-]
+SHUFFLE_SEED = 15
+
+
+class DistinctTexts:
+    """Texts no run has sent yet: `take(n)` never returns one twice."""
+
+    def __init__(self, data: Path | None) -> None:
+        clinc = data / "clinc150" / "data_full.json" if data else None
+        if clinc is not None and clinc.is_file():
+            rows = json.loads(clinc.read_text(encoding="utf-8"))
+            texts = [text for split in rows.values() for text, _label in split]
+            self.source = "clinc150 data_full.json (all splits)"
+        else:
+            texts = [turn for item in load_items() for turn in item.turns]
+            self.source = "the project's evaluation set (every turn)"
+        self.texts = list(dict.fromkeys(text.strip() for text in texts if text.strip()))
+        random.Random(SHUFFLE_SEED).shuffle(self.texts)
+        self.used = 0
+
+    def take(self, n: int) -> list[str]:
+        if self.used + n > len(self.texts):
+            raise SystemExit(
+                f"{self.source} holds {len(self.texts)} distinct texts; this run needs more: "
+                "lower --messages or --repeats, or give --data with CLINC150"
+            )
+        taken = self.texts[self.used : self.used + n]
+        self.used += n
+        return taken
 
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
@@ -58,15 +82,17 @@ def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
     return {key: round(statistics.median(run[key] for run in runs), 3) for key in runs[0]}
 
 
-def in_process(data_dir: Path, messages: int) -> dict[str, dict[str, float]]:
+def in_process(data_dir: Path, texts: list[str]) -> dict[str, dict[str, float]]:
     """Accept one message, then let the worker take it: the whole path without HTTP."""
     services = build_services(load_settings(data_dir=data_dir))
     worker = services.worker("bench")
     accept_ms, process_ms, total_ms = [], [], []
+    hits = 0
     try:
-        for i in range(messages):
+        for text in texts:
+            hits += text in EMBEDDING_CACHE
             started = time.perf_counter()
-            services.intake.accept(TEXTS[i % len(TEXTS)], "api")
+            services.intake.accept(text, "api")
             accepted = time.perf_counter()
             worker.run_once()
             done = time.perf_counter()
@@ -79,6 +105,7 @@ def in_process(data_dir: Path, messages: int) -> dict[str, dict[str, float]]:
         "accept": percentiles(accept_ms),
         "process": percentiles(process_ms),
         "accept_and_process": percentiles(total_ms),
+        "embedding_cache_hits": {"count": hits},
     }
 
 
@@ -102,20 +129,20 @@ def wait_processed(store: Store, total: int, timeout: float = 300) -> float:
     raise TimeoutError(f"{total} messages not processed within {timeout} s")
 
 
-def over_http(server: ServerProcess, store: Store, messages: int) -> dict[str, object]:
+def over_http(server: ServerProcess, store: Store, texts: list[str]) -> dict[str, object]:
+    before = store.count_messages().get("processed", 0)
     with httpx.Client(base_url=server.url, timeout=30) as client:
         baseline_ms, accept_ms, ids = [], [], []
-        for i in range(messages):
+        for text in texts:
             started = time.perf_counter()
             client.get("/healthz")
             baseline_ms.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
-            response = client.post("/v1/messages", json={"text": TEXTS[i % len(TEXTS)]})
+            response = client.post("/v1/messages", json={"text": text})
             accept_ms.append((time.perf_counter() - started) * 1000)
             ids.append(response.json()["message_id"])
             time.sleep(0.005)  # paced: latency of a service that keeps up, not of a backlog
-        already = store.count_messages().get("processed", 0)
-        wait_processed(store, already)
+        wait_processed(store, before + len(texts))
     answer_ms = server_side_answer_ms(store, ids)
     return {
         "http_baseline": percentiles(baseline_ms),
@@ -124,19 +151,19 @@ def over_http(server: ServerProcess, store: Store, messages: int) -> dict[str, o
     }
 
 
-def sustained(server: ServerProcess, store: Store, messages: int, posters: int) -> float:
+def sustained(server: ServerProcess, store: Store, texts: list[str], posters: int) -> float:
     """Messages per second from the first post until the last message is processed."""
     before = store.count_messages().get("processed", 0)
     with httpx.Client(base_url=server.url, timeout=30) as client:
 
-        def post(i: int) -> None:
-            client.post("/v1/messages", json={"text": TEXTS[i % len(TEXTS)]}).raise_for_status()
+        def post(text: str) -> None:
+            client.post("/v1/messages", json={"text": text}).raise_for_status()
 
         started = time.perf_counter()
         with ThreadPoolExecutor(posters) as pool:
-            list(pool.map(post, range(messages)))
-    finished = wait_processed(store, before + messages)
-    return messages / (finished - started)
+            list(pool.map(post, texts))
+    finished = wait_processed(store, before + len(texts))
+    return len(texts) / (finished - started)
 
 
 def main() -> None:
@@ -144,21 +171,25 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--posters", type=int, default=8, help="concurrent HTTP clients")
+    parser.add_argument("--data", type=Path, default=None, help="../shared/data, for CLINC150")
     args = parser.parse_args()
+    texts = DistinctTexts(args.data)
 
     in_process_runs, http_runs = [], []
     rates: dict[str, list[float]] = {"serve": [], "serve_plus_worker_process": []}
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory() as folder:
             data_dir = Path(folder) / "data"
-            in_process_runs.append(in_process(data_dir, args.messages))
+            in_process_runs.append(in_process(data_dir, texts.take(args.messages)))
             env = {"FRONTDESK_DATA_DIR": str(data_dir)}
             store = Store(create_store_engine(f"sqlite:///{data_dir / 'frontdesk.db'}"))
             server = ServerProcess(env, Path(folder) / "log")
             server.start()
             try:
-                http_runs.append(over_http(server, store, args.messages))
-                rates["serve"].append(sustained(server, store, args.messages, args.posters))
+                http_runs.append(over_http(server, store, texts.take(args.messages)))
+                rates["serve"].append(
+                    sustained(server, store, texts.take(args.messages), args.posters)
+                )
             finally:
                 server.stop()
             # Scale-out on one machine: the API process and a worker process use a core each.
@@ -167,7 +198,7 @@ def main() -> None:
             server.start()
             worker.start(wait_ready=False)
             try:
-                rate = sustained(server, store, args.messages, args.posters)
+                rate = sustained(server, store, texts.take(args.messages), args.posters)
                 rates["serve_plus_worker_process"].append(rate)
             finally:
                 worker.stop()
@@ -179,7 +210,13 @@ def main() -> None:
         "benchmark": "pipeline",
         "config": "embedded defaults: SQLite store (WAL), SQLite queue, the intent model a first "
         f"start trains ({'/'.join(SHIPPED_FEATURES)}, calibrated)",
-        "messages_per_run": args.messages,
+        "messages_per_phase": args.messages,
+        "texts": {
+            "source": texts.source,
+            "distinct_available": len(texts.texts),
+            "sent": texts.used,
+            "each_sent_once": True,
+        },
         "repeats": args.repeats,
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
         "in_process_ms": {
