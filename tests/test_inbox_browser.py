@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from conftest import STAFF_PASSWORD
 from frontdesk.config import load_settings
+from frontdesk.knowledge.index import passage_texts
 from frontdesk.runtime.services import open_store
 from frontdesk.store.staff import add_user
 from server import ServerProcess, free_port
@@ -144,6 +145,50 @@ def test_agent_answers_a_handoff_and_the_customer_sees_it_live(
     agent.goto(server.url + "/inbox/overview")
     expect(agent.locator("#today")).to_contain_text("1 messages")
     shoot(agent, "inbox-overview")
+
+
+def test_agent_answers_with_another_section_the_bot_found(contexts, server: ServerProcess) -> None:
+    customer = contexts().new_page()
+    customer_writes(customer, server, "How long do refunds take?")
+    store = open_store(load_settings(data_dir=Path(server.env["FRONTDESK_DATA_DIR"])))
+    [handoff] = store.list_handoffs()
+    assert handoff.packet.draft is not None
+    [drafted] = handoff.packet.draft.sources
+    candidate = handoff.packet.draft.candidates[0]
+    texts = passage_texts(store, [drafted.chunk_id, candidate.chunk_id])
+    store.engine.dispose()
+
+    agent = contexts().new_page()
+    sign_in(agent, server, "alice")
+    agent.locator("tr.handoff", has_text="refunds take").get_by_role("link").click()
+    answer = agent.get_by_role("textbox", name="Answer")
+    expect(answer).not_to_have_value("")  # a draft of the bot's (or of the escalation agent's)
+    context = agent.get_by_role("complementary", name="Handoff context")
+    context.get_by_role("button", name=f"Use this answer: {candidate.heading}").click()
+    wanted = f"{texts[candidate.chunk_id]}\n\nSource: {candidate.heading}"
+    expect(answer).to_have_value(wanted)
+    expect(answer).to_be_focused()
+    expect(agent.get_by_label("Outcome")).to_have_value("rewritten")
+    expect(agent.locator("#answer-from")).to_contain_text(candidate.heading)
+    shoot(agent, "inbox-candidates")
+    # Back to the drafted section, then to the candidate again: the last one clicked counts.
+    context.get_by_role("button", name=f"Use this answer: {drafted.heading}").click()
+    expect(answer).to_have_value(f"{texts[drafted.chunk_id]}\n\nSource: {drafted.heading}")
+    expect(agent.get_by_label("Outcome")).to_have_value("")
+    context.get_by_role("button", name=f"Use this answer: {candidate.heading}").click()
+    expect(answer).to_have_value(wanted)
+    agent.get_by_role("button", name="Send and resolve").click()
+    expect(agent.locator("#queue-rows")).to_contain_text("Nothing waiting")
+
+    reply = customer.locator(".msg.agent")
+    expect(reply).to_contain_text(texts[candidate.chunk_id][:60], timeout=15_000)
+    expect(reply).to_contain_text(f"Source: {candidate.heading}")
+    store = open_store(load_settings(data_dir=Path(server.env["FRONTDESK_DATA_DIR"])))
+    resolved = store.get_handoff(handoff.id)
+    assert (resolved.outcome, resolved.resolved_by) == ("rewritten", "alice")
+    [sent] = [r for r in store.conversation(handoff.conversation_id).replies if r.author != "bot"]
+    assert sent.text == wanted
+    store.engine.dispose()
 
 
 def test_two_agents_never_work_one_conversation(contexts, server: ServerProcess) -> None:

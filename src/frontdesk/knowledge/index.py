@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -319,3 +319,17 @@ def load_passages(store: Store) -> list[Passage]:
             )
             for chunk, document in rows
         ]
+
+
+def passage_texts(store: Store, chunk_ids: Collection[str]) -> dict[str, str]:
+    """The stored text of each named passage; one an article re-ingested since has dropped is
+    left out."""
+    if not chunk_ids:
+        return {}
+    with store.session() as session:
+        found = session.execute(
+            select(KnowledgeChunkRow.id, KnowledgeChunkRow.text).where(
+                KnowledgeChunkRow.id.in_(list(chunk_ids))
+            )
+        )
+        return {chunk_id: text for chunk_id, text in found}

@@ -34,6 +34,7 @@ from frontdesk.runtime.services import Services
 from frontdesk.store.errors import UnknownConversation
 from frontdesk.store.metrics import service_metrics
 from frontdesk.store.staff import StaffUser, list_users
+from frontdesk.web.answers import outcome_for_section, section_answers
 
 router = APIRouter(prefix="/inbox", include_in_schema=False)
 templates = Jinja2Templates(
@@ -296,6 +297,7 @@ def conversation_page(
                 if user.may_work(handoff.tier) and user.username != handoff.assignee
             ],
             "may_assign": handoff.assignee in (None, staff.username) or staff.role == "admin",
+            "answers": section_answers(services.store, handoff.packet.draft),
             "error": error,
         },
     )
@@ -350,10 +352,16 @@ def reply(
     text: Annotated[str, Form(max_length=20_000)],
     outcome: Annotated[str, Form()] = "",
     correct_intent: Annotated[str, Form(max_length=64)] = "",
+    section: Annotated[str, Form(max_length=64)] = "",  # the chunk id "Use this answer" set
 ) -> Response:
     check_csrf(request, csrf)
+    text = text.replace("\r\n", "\n")  # a form sends CRLF; drafts are written with LF
     with _refusal_page(handoff_id) as refused:
-        handoffs.reply(staff, handoff_id, text, _outcome(outcome), correct_intent)
+        chosen = _outcome(outcome)
+        if section:
+            draft = handoffs.get(staff, handoff_id).packet.draft
+            chosen = outcome_for_section(draft, chosen, section)
+        handoffs.reply(staff, handoff_id, text, chosen, correct_intent)
     return refused.response or _to_queue()
 
 

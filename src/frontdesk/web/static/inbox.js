@@ -1,5 +1,5 @@
-// Live parts of the inbox: SLA countdowns, and refreshing the queue or the thread when the
-// server's event stream says they changed (no reload, no lost draft).
+// Live parts of the inbox: SLA countdowns, refreshing the queue or the thread when the
+// server's event stream says they changed (no reload, no lost draft), and "Use this answer".
 "use strict";
 
 function formatSpan(seconds) {
@@ -43,6 +43,28 @@ function listen() {
   if (queue) onChange("queue", () => swap(queue, queue.dataset.liveQueue));
   if (thread) onChange("conversation", () => swap(thread, thread.dataset.liveThread));
 }
+
+// "Use this answer" next to a section of a knowledge draft puts that section's answer in the
+// reply box. Another section than the draft's is not the bot's draft sent: the outcome shows
+// "rewrote the answer" (the server records it so whatever is chosen, see web/answers.py).
+function useAnswer(event) {
+  const button = event.target.closest("button[data-use-answer]");
+  const answer = document.getElementById("answer");
+  if (!button || !answer) return;
+  answer.value = button.dataset.useAnswer;
+  document.getElementById("answer-section").value = button.dataset.section;
+  const outcome = document.getElementById("outcome");
+  if (outcome && outcome.value !== "wrong_intent") {
+    outcome.value = "drafted" in button.dataset ? "" : "rewritten";
+  }
+  const from = document.getElementById("answer-from");
+  if (from) from.textContent = `Filled in from “${button.dataset.heading}”; edit before sending.`;
+  answer.focus();
+  answer.setSelectionRange(0, 0);
+  answer.scrollTop = 0;
+}
+
+document.addEventListener("click", useAnswer);
 
 document.addEventListener("DOMContentLoaded", () => {
   tick();
