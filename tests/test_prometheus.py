@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +31,7 @@ from frontdesk.observability.metrics import RECORDER
 from frontdesk.server import create_app
 from frontdesk.store.tables import DecisionRow, HandoffRow, MessageRow
 from realtime_chat import Chat, find
-from server import free_port
+from server import ServerProcess, free_port
 
 TOKEN = "scrape-me-0123456789"
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -297,3 +298,26 @@ def test_failures_and_dead_letters_are_counted(data_dir: Path) -> None:
     queue = settings.queue.name
     assert after[("frontdesk_queue_dead_letters", (("queue", queue),))] == 1
     assert after[("frontdesk_queue_depth", (("queue", queue),))] == 0
+
+
+def test_a_worker_process_serves_its_metrics_on_its_port(data_dir: Path, tmp_path: Path) -> None:
+    """A worker on a host of its own has no API beside it to be scraped through."""
+    port = free_port()
+    env = {"FRONTDESK_DATA_DIR": str(data_dir), "FRONTDESK_OBSERVABILITY__METRICS_PORT": str(port)}
+    worker = ServerProcess(env, tmp_path / "worker.log", ("worker",))
+    worker.start(wait_ready=False)
+    try:
+        answer = None
+        for _attempt in range(600):  # until the worker is up; a hung one fails at the end
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+                break
+            except httpx.TransportError:
+                assert worker.process is not None and worker.process.poll() is None, (
+                    tmp_path / "worker.log"
+                ).read_text()
+                time.sleep(0.1)
+        assert answer is not None and answer.status_code == 200
+        assert "frontdesk_queue_depth" in answer.text
+    finally:
+        worker.stop()

@@ -62,6 +62,7 @@ def run_worker(
     name: Annotated[str | None, typer.Option(help="consumer name; default host-pid")] = None,
 ) -> None:
     """Run a worker only (scale out: many workers on one PostgreSQL store and Redis queue)."""
+    from frontdesk.observability.exposition import open_metrics_listener
     from frontdesk.observability.logging import configure_logging
     from frontdesk.runtime.services import build_services
 
@@ -70,9 +71,13 @@ def run_worker(
     calibrate_if_needed(settings)
     services = build_services(settings)
     worker = services.worker(name)
+    # A worker on another host has no API beside it: it serves its metrics on the port itself.
+    listener = open_metrics_listener(settings, services.queue, services.store)
     try:
         worker.run()
     except KeyboardInterrupt:
         pass
     finally:
+        if listener is not None:
+            listener.close()
         services.close()
