@@ -22,6 +22,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import closing
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -31,6 +32,7 @@ import redis
 
 import frontdesk
 from fake_servers import FakeShopify, serve
+from frontdesk.clock import set_clock, utcnow
 from frontdesk.config import Settings, load_settings
 from frontdesk.embedding.minilm import packaged_model_dir
 from frontdesk.runtime.services import Services, build_services
@@ -47,6 +49,29 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 # A fake provider on loopback allows requests only while it serves (`fake_openai.serve`, the
 # Bedrock stand-in in test_llm_providers.py), with pydantic-ai's override_allow_model_requests.
 pydantic_ai.models.ALLOW_MODEL_REQUESTS = False
+
+
+class MovedClock:
+    """The project's clock (`frontdesk.clock`), standing still until the test moves it on."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@pytest.fixture
+def clock() -> Iterator[MovedClock]:
+    """Time passes only when the test says so: no sleeping, no wall-clock assertions. (A module
+    with a clock of another kind, e.g. test_commerce_adapters.py, defines its own fixture.)"""
+    moved = MovedClock()
+    previous = set_clock(moved)
+    yield moved
+    set_clock(previous)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,8 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from conftest import REDIS_URL, STAFF_PASSWORD
+from conftest import REDIS_URL, STAFF_PASSWORD, MovedClock
 from frontdesk.cli.main import app as cli
-from frontdesk.clock import set_clock
 from frontdesk.commerce.embedded import EmbeddedShop
 from frontdesk.config import ConfigError, get_settings, load_settings
 from frontdesk.runtime.services import Services, build_services, open_store
@@ -33,25 +32,6 @@ from realtime_chat import Chat, find
 WRONG = "not the password at all"
 BACKOFF = [0, 1, 2, 4]  # seconds after failures 1–4 (sign_in_backoff_seconds = 1, doubling)
 LOCKOUT = timedelta(minutes=15)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
-
-
-@pytest.fixture
-def clock() -> Iterator[FakeClock]:
-    fake = FakeClock()
-    previous = set_clock(fake)
-    yield fake
-    set_clock(previous)
 
 
 class CountingHasher(PasswordHasher):
@@ -77,7 +57,7 @@ def client_for(data_dir: Path, **limits: Any) -> TestClient:
 
 
 @pytest.fixture
-def app(data_dir: Path, clock: FakeClock) -> Iterator[TestClient]:
+def app(data_dir: Path, clock: MovedClock) -> Iterator[TestClient]:
     with client_for(data_dir) as client:
         store = client.app.state.services.store
         add_user(store, "alice", STAFF_PASSWORD, "agent")
@@ -89,7 +69,7 @@ def login(client: TestClient, username: str, password: str = STAFF_PASSWORD):
     return client.post("/v1/auth/login", json={"username": username, "password": password})
 
 
-def fail_until_locked(client: TestClient, clock: FakeClock, username: str) -> None:
+def fail_until_locked(client: TestClient, clock: MovedClock, username: str) -> None:
     """Five wrong passwords, each after the wait the one before it earned."""
     for wait in [*BACKOFF, None]:
         assert login(client, username, WRONG).status_code == 401
@@ -109,7 +89,7 @@ def logs() -> Iterator[list[dict[str, Any]]]:
 
 def test_brute_force_is_locked_out_logged_and_over_after_the_window(
     app: TestClient,
-    clock: FakeClock,
+    clock: MovedClock,
     hasher: type[CountingHasher],
     logs: list[dict[str, Any]],
 ) -> None:
@@ -138,7 +118,7 @@ def test_brute_force_is_locked_out_logged_and_over_after_the_window(
     assert login(app, "alice", STAFF_PASSWORD).status_code == 200
 
 
-def test_one_slip_is_free_then_the_wait_doubles(app: TestClient, clock: FakeClock) -> None:
+def test_one_slip_is_free_then_the_wait_doubles(app: TestClient, clock: MovedClock) -> None:
     assert login(app, "alice", WRONG).status_code == 401
     assert login(app, "alice", WRONG).status_code == 401  # at once: a slip costs nothing
     early = login(app, "alice", STAFF_PASSWORD)
@@ -151,7 +131,7 @@ def test_one_slip_is_free_then_the_wait_doubles(app: TestClient, clock: FakeCloc
 
 
 def test_a_lock_after_the_window_comes_back_with_the_next_wrong_password(
-    app: TestClient, clock: FakeClock
+    app: TestClient, clock: MovedClock
 ) -> None:
     fail_until_locked(app, clock, "alice")
     clock.advance(LOCKOUT)
@@ -159,7 +139,7 @@ def test_a_lock_after_the_window_comes_back_with_the_next_wrong_password(
     assert login(app, "alice", STAFF_PASSWORD).status_code == 429
 
 
-def test_an_unknown_name_is_locked_like_a_real_one(app: TestClient, clock: FakeClock) -> None:
+def test_an_unknown_name_is_locked_like_a_real_one(app: TestClient, clock: MovedClock) -> None:
     fail_until_locked(app, clock, "nobody")
     fail_until_locked(app, clock, "alice")
     unknown, known = login(app, "nobody", WRONG), login(app, "alice", WRONG)
@@ -169,7 +149,7 @@ def test_an_unknown_name_is_locked_like_a_real_one(app: TestClient, clock: FakeC
 
 
 def test_an_address_is_locked_after_failures_across_accounts(
-    data_dir: Path, clock: FakeClock
+    data_dir: Path, clock: MovedClock
 ) -> None:
     with client_for(data_dir, sign_in_failures_per_address=3) as client:
         add_user(client.app.state.services.store, "alice", STAFF_PASSWORD, "agent")
@@ -183,7 +163,7 @@ def test_an_address_is_locked_after_failures_across_accounts(
 
 
 def test_an_admin_unlocks_an_account_and_an_address_through_the_api(
-    app: TestClient, clock: FakeClock
+    app: TestClient, clock: MovedClock
 ) -> None:
     fail_until_locked(app, clock, "alice")
     clock.advance(timedelta(seconds=1))
@@ -198,7 +178,7 @@ def test_an_admin_unlocks_an_account_and_an_address_through_the_api(
 
 
 def test_frontdesk_users_unlock(
-    app: TestClient, clock: FakeClock, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    app: TestClient, clock: MovedClock, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fail_until_locked(app, clock, "alice")
     assert login(app, "alice").status_code == 429
@@ -220,7 +200,7 @@ def test_frontdesk_users_unlock(
     assert login(app, "alice").status_code == 200
 
 
-def test_the_inbox_form_is_limited_too(app: TestClient, clock: FakeClock) -> None:
+def test_the_inbox_form_is_limited_too(app: TestClient, clock: MovedClock) -> None:
     page = app.get("/inbox/login").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 

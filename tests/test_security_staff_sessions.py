@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,9 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from conftest import STAFF_PASSWORD, sign_in
+from conftest import STAFF_PASSWORD, MovedClock, sign_in
 from frontdesk.cli.main import app as cli
-from frontdesk.clock import set_clock, utcnow
 from frontdesk.config import Settings, get_settings, load_settings
 from frontdesk.server import create_app
 from frontdesk.store.tables import AuditRow, StaffSessionRow
@@ -26,34 +25,13 @@ COOKIE = "frontdesk_session"
 runner = CliRunner()
 
 
-class Clock:
-    """The project's clock, moved on by the test."""
-
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture
-def clock() -> Iterator[Clock]:
-    moved = Clock()
-    previous = set_clock(moved)
-    yield moved
-    set_clock(previous)
-
-
 def client_for(data_dir: Path, **server: object) -> TestClient:
     settings = load_settings(data_dir=data_dir, worker={"enabled": False}, server=server)
     return TestClient(create_app(settings))
 
 
 @pytest.fixture
-def app(backend_settings: Settings, clock: Clock) -> Iterator[TestClient]:
+def app(backend_settings: Settings, clock: MovedClock) -> Iterator[TestClient]:
     """The app on the embedded store and on PostgreSQL."""
     worker = backend_settings.worker.model_copy(update={"enabled": False})
     with TestClient(create_app(backend_settings.model_copy(update={"worker": worker}))) as client:
@@ -113,7 +91,7 @@ def test_a_cookie_stops_working_after_sign_out(app: TestClient) -> None:
 
 
 def test_disabling_an_account_ends_its_sessions_at_once(
-    app: TestClient, frontdesk: CliRunner, clock: Clock
+    app: TestClient, frontdesk: CliRunner, clock: MovedClock
 ) -> None:
     cookie = signed_in(app, "alice")
     other = signed_in(app, "bob")
@@ -127,7 +105,7 @@ def test_disabling_an_account_ends_its_sessions_at_once(
     listed = frontdesk.invoke(cli, ["users", "list"])
     assert "alice  agent" in listed.output and "disabled" in listed.output
     assert "bob  agent" in listed.output and "1 sessions" in listed.output
-    clock.advance(minutes=1)  # past any wait the failed sign-in earned
+    clock.advance(timedelta(minutes=1))  # past any wait the failed sign-in earned
     assert frontdesk.invoke(cli, ["users", "enable", "alice"]).exit_code == 0
     assert app.post("/v1/auth/login", json=credentials).status_code == 200
     assert me(app, cookie) == 401  # the old session stays ended
@@ -138,7 +116,7 @@ def test_disabling_an_account_ends_its_sessions_at_once(
 
 
 def test_a_password_reset_ends_the_sessions_and_the_old_password(
-    app: TestClient, frontdesk: CliRunner, clock: Clock
+    app: TestClient, frontdesk: CliRunner, clock: MovedClock
 ) -> None:
     cookie = signed_in(app, "alice")
     new_password = "a whole new password"
@@ -149,7 +127,7 @@ def test_a_password_reset_ends_the_sessions_and_the_old_password(
     assert me(app, cookie) == 401
     old = {"username": "alice", "password": STAFF_PASSWORD}
     assert app.post("/v1/auth/login", json=old).status_code == 401
-    clock.advance(minutes=1)
+    clock.advance(timedelta(minutes=1))
     new = {"username": "alice", "password": new_password}
     assert app.post("/v1/auth/login", json=new).status_code == 200
     short = frontdesk.invoke(
@@ -158,23 +136,25 @@ def test_a_password_reset_ends_the_sessions_and_the_old_password(
     assert short.exit_code == 2 and "10 characters" in short.output
 
 
-def test_a_session_ends_after_the_idle_timeout(app: TestClient, clock: Clock) -> None:
+def test_a_session_ends_after_the_idle_timeout(app: TestClient, clock: MovedClock) -> None:
     cookie = signed_in(app)
-    clock.advance(minutes=20)
+    clock.advance(timedelta(minutes=20))
     assert me(app, cookie) == 200  # activity moves the idle timeout on
-    clock.advance(minutes=20)
+    clock.advance(timedelta(minutes=20))
     assert me(app, cookie) == 200
-    clock.advance(minutes=30, seconds=1)  # server.session_idle_minutes = 30
+    clock.advance(timedelta(minutes=30, seconds=1))  # server.session_idle_minutes = 30
     assert me(app, cookie) == 401
 
 
-def test_a_session_ends_at_its_absolute_expiry_however_active(data_dir: Path, clock: Clock) -> None:
+def test_a_session_ends_at_its_absolute_expiry_however_active(
+    data_dir: Path, clock: MovedClock
+) -> None:
     with client_for(data_dir, session_hours=1, session_idle_minutes=30) as app:
         cookie = signed_in(app)
         for _ in range(3):
-            clock.advance(minutes=19)
+            clock.advance(timedelta(minutes=19))
             assert me(app, cookie) == 200
-        clock.advance(minutes=4)
+        clock.advance(timedelta(minutes=4))
         assert me(app, cookie) == 401
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from conftest import MovedClock
 from frontdesk.agents.intent import IntentAgent
-from frontdesk.clock import set_clock
 from frontdesk.handoffs.errors import HandoffClosed, UnknownHandoff
 from frontdesk.runtime.services import Services
 from frontdesk.store.errors import IdempotencyConflict, UnknownConversation
@@ -108,25 +108,19 @@ def test_stranded_message_is_requeued(services: Services) -> None:
 
 
 def test_queue_wait_is_received_until_claimed_not_the_stages_after(
-    services: Services, monkeypatch: pytest.MonkeyPatch
+    services: Services, clock: MovedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The intent stage "takes" 3 s on a clock the test moves: the message waited 5 s for a
     worker, and that is all `queue_wait` counts."""
-    start = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
-    now = {"at": start}
-    previous = set_clock(lambda: now["at"])
-    try:
-        accepted = services.intake.accept("how long does a refund take?", "api")
-        now["at"] = start + timedelta(seconds=5)
-        classify = IntentAgent.classify
+    accepted = services.intake.accept("how long does a refund take?", "api")
+    clock.advance(timedelta(seconds=5))
+    classify = IntentAgent.classify
 
-        def slow_classify(self: IntentAgent, messages: list) -> list:
-            now["at"] += timedelta(seconds=3)
-            return classify(self, messages)
+    def slow_classify(self: IntentAgent, messages: list) -> list:
+        clock.advance(timedelta(seconds=3))
+        return classify(self, messages)
 
-        monkeypatch.setattr(IntentAgent, "classify", slow_classify)
-        assert services.worker("test").run_once() == 1
-    finally:
-        set_clock(previous)
+    monkeypatch.setattr(IntentAgent, "classify", slow_classify)
+    assert services.worker("test").run_once() == 1
     [decision] = services.store.conversation(accepted.message.conversation_id).decisions
     assert decision.latency_ms["queue_wait"] == 5000.0
