@@ -173,22 +173,7 @@ class LlmRealtimeAgent:
         self.meter.record("ok", elapsed_ms(started), result.usage)
         answer = result.output
         _remember(dialogue, history, message.text, answer)
-        return RealtimeTurn(
-            draft=DraftReply(
-                text=answer,
-                kind="action",
-                grounded=True,
-                agent=AGENT,
-                written_by_model=True,
-                in_dialogue=state is not None,
-                signals=turn_signals(
-                    dialogue, extract(message.text), deps.results, state is not None
-                ),
-            ),
-            state=dialogue.model_dump(mode="json"),
-            tool_calls=deps.calls,
-            tool_results=deps.results,
-        )
+        return _turn(answer, AGENT, message, state, dialogue, deps)
 
     def _run(self, prompt: str, deps: _Deps) -> AgentRunResult[str]:
         """The model's turn, within the budget. The run's own deadline cancels a model request
@@ -242,21 +227,33 @@ class LlmRealtimeAgent:
         text = " ".join(_done(call.name, result.output) for call, result in acted)
         dialogue.goal, dialogue.proposal = None, None  # done, as the rule-based agent leaves it
         _remember(dialogue, history, message.text, text)
-        return RealtimeTurn(
-            draft=DraftReply(
-                text=text,
-                kind="action",
-                grounded=True,
-                agent=RULES_AGENT,
-                in_dialogue=state is not None,
-                signals=turn_signals(
-                    dialogue, extract(message.text), deps.results, state is not None
-                ),
-            ),
-            state=dialogue.model_dump(mode="json"),
-            tool_calls=deps.calls,
-            tool_results=deps.results,
-        )
+        return _turn(text, RULES_AGENT, message, state, dialogue, deps)
+
+
+def _turn(
+    text: str,
+    agent: str,
+    message: InboundMessage,
+    state: dict[str, Any] | None,
+    dialogue: DialogueState,
+    deps: _Deps,
+) -> RealtimeTurn:
+    """The turn of a run, with its tool calls and the dialogue as the run left it; written by
+    the model unless the rule-based agent's words report what the run did."""
+    return RealtimeTurn(
+        draft=DraftReply(
+            text=text,
+            kind="action",
+            grounded=True,
+            agent=agent,
+            written_by_model=agent == AGENT,
+            in_dialogue=state is not None,
+            signals=turn_signals(dialogue, extract(message.text), deps.results, state is not None),
+        ),
+        state=dialogue.model_dump(mode="json"),
+        tool_calls=deps.calls,
+        tool_results=deps.results,
+    )
 
 
 def _remember(dialogue: DialogueState, history: list[str], said: str, answer: str) -> None:
