@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,6 +29,7 @@ from frontdesk.llm.settings import RealtimeSettings, TokenPrice
 from frontdesk.observability.settings import ObservabilitySettings
 from frontdesk.rules import BusinessHours, Rule, ServiceLevels, default_rules
 from frontdesk.server_settings import ServerSettings
+from frontdesk.settings_section import Section
 
 CONFIG_ENV = "FRONTDESK_CONFIG"
 DEFAULT_CONFIG_FILE = Path("frontdesk.toml")
@@ -38,11 +39,7 @@ class ConfigError(Exception):
     """A setting has a value that frontdesk cannot start with; the message names key and fix."""
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class StoreSettings(_Section):
+class StoreSettings(Section):
     url: str | None = Field(
         None,
         description=(
@@ -66,7 +63,7 @@ class StoreSettings(_Section):
         return url
 
 
-class QueueSettings(_Section):
+class QueueSettings(Section):
     backend: Literal["sqlite", "redis"] = Field(
         "sqlite", description="'sqlite' (embedded, durable) or 'redis' (Redis Streams)"
     )
@@ -96,7 +93,7 @@ class QueueSettings(_Section):
         return url
 
 
-class WorkerSettings(_Section):
+class WorkerSettings(Section):
     enabled: bool = Field(True, description="true to process messages inside `frontdesk serve`")
     batch_size: int = Field(32, ge=1, le=1000, description="messages claimed at once, 1 to 1000")
     idle_poll_seconds: float = Field(
@@ -104,7 +101,7 @@ class WorkerSettings(_Section):
     )
 
 
-class RoutingSettings(_Section):
+class RoutingSettings(Section):
     auto_threshold: float = Field(
         0.9, gt=0, lt=1, description="confidence above which a reply is sent automatically (0–1)"
     )
@@ -172,7 +169,7 @@ class RoutingSettings(_Section):
         return self
 
 
-class LlmSettings(_Section):
+class LlmSettings(Section):
     provider: Literal["none", "openai", "ollama", "bedrock"] = Field(
         "none",
         description="'none' (offline agents only), 'openai' (any OpenAI-compatible server), "
@@ -230,7 +227,7 @@ class LlmSettings(_Section):
         return self
 
 
-class CommerceSettings(_Section):
+class CommerceSettings(Section):
     backend: Literal["embedded", "shopify"] = Field(
         "embedded", description="'embedded' (the shop in frontdesk's store) or 'shopify'"
     )
@@ -254,7 +251,7 @@ class CommerceSettings(_Section):
         return self
 
 
-class CrmSettings(_Section):
+class CrmSettings(Section):
     backend: Literal["embedded", "salesforce"] = Field(
         "embedded", description="'embedded' (cases in frontdesk's store) or 'salesforce'"
     )
@@ -279,7 +276,7 @@ class CrmSettings(_Section):
         return self
 
 
-class KnowledgeSettings(_Section):
+class KnowledgeSettings(Section):
     dense: Literal["minilm", "off"] = Field(
         "minilm",
         description="minilm to rank by MiniLM vectors as well as BM25 (vectors are made by "
@@ -295,7 +292,7 @@ class KnowledgeSettings(_Section):
     )
 
 
-class LanguageSettings(_Section):
+class LanguageSettings(Section):
     supported: list[str] = Field(
         default_factory=lambda: ["en"],
         min_length=1,

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from frontdesk.settings_section import Section
 
 
-class LimitSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LimitSettings(Section):
     sign_in_failures_per_account: int = Field(
         5,
         ge=1,

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from frontdesk.settings_section import Section
 
 
-class ServerSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ServerSettings(Section):
     host: str = Field("127.0.0.1", description="an interface address such as 127.0.0.1 or 0.0.0.0")
     port: int = Field(8000, ge=1, le=65535, description="a TCP port from 1 to 65535")
     max_message_chars: int = Field(

@@ -4,19 +4,17 @@ docs/realtime.md)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from frontdesk.settings_section import Section
 
 
-class TokenPrice(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TokenPrice(Section):
     input_per_1k: float = Field(ge=0, description="price of 1,000 input tokens, 0 or more")
     output_per_1k: float = Field(ge=0, description="price of 1,000 output tokens, 0 or more")
 
 
-class RealtimeSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RealtimeSettings(Section):
     llm_budget_ms: int = Field(
         200,
         gt=0,

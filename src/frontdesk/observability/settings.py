@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from frontdesk.settings_section import Section
 
 
-class ObservabilitySettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ObservabilitySettings(Section):
     metrics_token_env: str = Field(
         "FRONTDESK_METRICS_TOKEN",
         description="the environment variable holding the bearer token a scrape of GET /metrics "
