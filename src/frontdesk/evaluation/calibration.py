@@ -23,7 +23,7 @@ def replayed_rows(outcomes: Sequence[ItemOutcome]) -> list[LabelledReply]:
             kind=outcome.draft_kind,
             features=outcome.features,
             right=outcome.right_reply,
-            may_send=outcome.forced_tier == "auto",
+            may_send=outcome.routed_on_confidence,
         )
         for outcome in outcomes
     ]

@@ -42,6 +42,11 @@ class ItemOutcome:
         """A message the bot may answer by itself."""
         return "auto" in self.acceptable_tiers
 
+    @property
+    def routed_on_confidence(self) -> bool:
+        """No rule other than confidence held it to a person: its reply confidence decided."""
+        return self.forced_tier == "auto"
+
 
 Router = Callable[[ItemOutcome], Tier]
 
@@ -109,7 +114,7 @@ def risk_coverage(
     """Sending automatically every draft whose score exceeds a threshold (and that no rule keeps
     from the bot): the automation and the wrong-automatic rate at each threshold."""
     routine = sum(o.routine for o in outcomes) or 1
-    eligible = sorted((o for o in outcomes if o.forced_tier == "auto"), key=lambda o: -score(o))
+    eligible = sorted((o for o in outcomes if o.routed_on_confidence), key=lambda o: -score(o))
     curve, right = [], 0
     for sent, outcome in enumerate(eligible, start=1):
         right += outcome.right_reply

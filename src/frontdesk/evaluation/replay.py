@@ -187,7 +187,7 @@ def report(outcomes: list[ItemOutcome], settings: Settings) -> dict[str, Any]:
 
 def routed_on_confidence(outcomes: list[ItemOutcome]) -> list[ItemOutcome]:
     """The outcomes whose tier their reply confidence decided (no rule held them to a person)."""
-    return [o for o in outcomes if o.forced_tier == "auto"]
+    return [o for o in outcomes if o.routed_on_confidence]
 
 
 def write_risk_coverage(curves: dict[str, list[dict[str, float]]], path: Path) -> None:
