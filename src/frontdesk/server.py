@@ -31,7 +31,8 @@ from frontdesk.api.routes import (
 from frontdesk.config import Settings, get_settings
 from frontdesk.http.guards import LimitBodySize, LogServerErrors, RefuseNulCharacters
 from frontdesk.http.headers import SecurityHeaders, chat_policy
-from frontdesk.http.security import cookies_secure, secret_key
+from frontdesk.http.security import cookies_secure
+from frontdesk.keys import secret_key
 from frontdesk.observability.exposition import open_metrics_listener
 from frontdesk.runtime.services import build_services
 from frontdesk.store.staff_sessions import SessionPolicy, StaffSessions

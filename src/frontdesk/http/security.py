@@ -6,16 +6,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import os
 import secrets
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Header, HTTPException, Request, status
 
-from frontdesk.config import ServerSettings, Settings
+from frontdesk.config import ServerSettings
 from frontdesk.store.staff import StaffUser
 from frontdesk.store.staff_sessions import StaffSessions
 
@@ -23,20 +21,6 @@ TOKEN_HEADER = "X-Conversation-Token"
 SESSION_KEY = "sid"  # the one entry of the signed session cookie
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _NOT_LOOKED_UP = object()
-
-
-def secret_key(settings: Settings) -> str:
-    """The configured key, or one generated once per data directory (owner-only file)."""
-    configured = os.environ.get(settings.server.secret_key_env)
-    if configured:
-        return configured
-    path: Path = settings.data_dir / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
 
 
 def conversation_token(key: str, conversation_id: str) -> str:
