@@ -375,3 +375,15 @@ class ServiceMetrics(Contract):
     reopen_rate: float | None = Field(
         description="resolved handoffs whose customer wrote again within the reopen window"
     )
+
+
+class OutboundEmail(Contract):
+    """An email waiting in the outbox: queued once per `idempotency_key`, so a redelivered
+    message queues it once. The email channel sends it; until then it waits, nothing is lost."""
+
+    idempotency_key: str = Field(max_length=200)
+    conversation_id: str | None = None
+    purpose: Literal["verification_code", "password_reset", "reply"]
+    recipient: str = Field(max_length=254)
+    subject: str = Field(max_length=200)
+    body: str

@@ -318,6 +318,10 @@ class EmbeddedShop:
                 OutboxRow(
                     id=new_id(),
                     channel="email",
+                    idempotency_key=f"{key}:email",
+                    purpose="password_reset",
+                    status="pending",
+                    attempts=0,
                     recipient=customer.email,
                     subject="Reset your password",
                     body=(

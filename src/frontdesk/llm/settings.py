@@ -1,8 +1,10 @@
 """Settings of the language-model agents that `frontdesk.config` assembles: the price of a
-model's tokens (`[llm.prices]`) and the real-time agent's latency budget (`[realtime]`,
-docs/realtime.md)."""
+model's tokens (`[llm.prices]`), the real-time agent's latency budget and how it identifies
+customers (`[realtime]`, docs/realtime.md and docs/security.md)."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field
 
@@ -22,4 +24,18 @@ class RealtimeSettings(Section):
         description="milliseconds the real-time agent's model may take for one turn, all its "
         "requests and tool calls together, above 0 and ≤ 60000; past it the run is cancelled "
         "and the rule-based agent answers",
+    )
+    verify: Literal["tau", "email_code"] = Field(
+        "tau",
+        description='how the real-time agent confirms who the customer is: "tau" (τ-retail\'s '
+        "policy: the email address on the account, or full name and zip code, is enough) or "
+        '"email_code" (after that lookup a 6-digit code goes to the email address on the '
+        "account through the outbox, and only that code typed back in the chat identifies the "
+        "customer; set it wherever customer data is real, docs/security.md)",
+    )
+    code_minutes: int = Field(
+        10,
+        ge=1,
+        le=1440,
+        description="minutes an emailed verification code stays valid, from 1 to 1440",
     )

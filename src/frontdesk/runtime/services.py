@@ -6,6 +6,7 @@ import os
 import socket
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import structlog
 from structlog.contextvars import bound_contextvars
@@ -25,6 +26,7 @@ from frontdesk.confidence.scorer import ReplyScorer
 from frontdesk.config import Settings, secret
 from frontdesk.contracts import Channel, InboundMessage
 from frontdesk.handoffs.service import HandoffService
+from frontdesk.keys import secret_key
 from frontdesk.knowledge.dense import (
     MiniLmQuestionEncoder,
     embed_missing,
@@ -49,6 +51,7 @@ from frontdesk.store.database import create_store_engine, migrate
 from frontdesk.store.intake import Accepted
 from frontdesk.store.repository import Store
 from frontdesk.tools.toolbox import Toolbox
+from frontdesk.tools.verification import EmailCodes
 from frontdesk.training.models_dir import load_active
 
 log = structlog.get_logger(__name__)
@@ -174,6 +177,19 @@ def escalation_drafter(settings: Settings, store: Store) -> Drafter | None:
     return LlmDrafter(model, meter, redact_personal_data=is_hosted(settings.llm))
 
 
+def toolbox_of(settings: Settings, store: Store, commerce: Commerce, crm: Crm) -> Toolbox:
+    """The real-time agent's tools, with emailed codes when `[realtime] verify` asks for them."""
+    codes = None
+    if settings.realtime.verify == "email_code":
+        codes = EmailCodes(
+            store,
+            secret_key(settings).encode(),
+            settings.company_name,
+            timedelta(minutes=settings.realtime.code_minutes),
+        )
+    return Toolbox(commerce, crm, settings.limits.identification_attempts, codes)
+
+
 def realtime_agent(settings: Settings, store: Store, toolbox: Toolbox) -> RealtimeResponder:
     rules = RealtimeAgent(toolbox, frozenset(settings.routing.handoff_intents))
     model = build_model(settings.llm)
@@ -268,9 +284,7 @@ def build_services(settings: Settings) -> Services:
             topics=intents.classifier.predict,
         ),
         Coordinator(policy_of(settings, calibrator)),
-        realtime_agent(
-            settings, store, Toolbox(commerce, crm, settings.limits.identification_attempts)
-        ),
+        realtime_agent(settings, store, toolbox_of(settings, store, commerce, crm)),
         EscalationAgent(commerce, escalation_drafter(settings, store)),
         scorer=ReplyScorer(calibrator),
     )

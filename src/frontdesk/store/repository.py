@@ -1,4 +1,5 @@
-"""All reads and writes of conversations, messages, decisions, replies, handoffs and audit records.
+"""All reads and writes of conversations, messages, decisions, replies, handoffs, audit
+records and the outbox.
 
 One implementation serves SQLite and PostgreSQL: SQLAlchemy is the seam between the two engines.
 Every write that must happen together happens in one transaction. The methods live with their
@@ -9,9 +10,10 @@ from __future__ import annotations
 
 from frontdesk.store.handoffs import HandoffsStore
 from frontdesk.store.intake import IntakeStore
+from frontdesk.store.outbox import OutboxStore
 from frontdesk.store.outcomes import OutcomesStore
 from frontdesk.store.views import ViewsStore
 
 
-class Store(IntakeStore, OutcomesStore, HandoffsStore, ViewsStore):
+class Store(IntakeStore, OutcomesStore, HandoffsStore, ViewsStore, OutboxStore):
     pass

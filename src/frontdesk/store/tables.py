@@ -221,17 +221,26 @@ class SupportCaseRow(Base):
 
 
 class OutboxRow(Base):
-    """Messages to send outside a chat (password-reset links); a mailer drains it."""
+    """Emails to send outside a chat (password-reset links, verification codes); the email
+    channel drains it. `pending` until sent (`sent_at`) or given up (`failed`, `last_error`);
+    `idempotency_key` queues each once, even when a message is processed twice."""
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_created", "status", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
-    recipient: Mapped[str] = mapped_column(String(254))
+    recipient: Mapped[str] = mapped_column(String(254), index=True)
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32), server_default="notice")
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class ToolEffectRow(Base):

@@ -19,6 +19,10 @@ class ByNameZip(Arguments):
     zip: str = Field(min_length=3, max_length=20)
 
 
+class VerificationCode(Arguments):
+    code: str = Field(pattern=r"^[0-9]{6}$")
+
+
 class UserId(Arguments):
     user_id: str
 

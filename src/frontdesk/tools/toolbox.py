@@ -9,6 +9,9 @@
   message never acts twice.
 - Only the changes the shop's backend can make are offered (`Toolbox.tools`); asking for another
   is refused at once, saying that a person must take over.
+- With `[realtime] verify = "email_code"` finding the account is not enough: a one-time code
+  goes to the email address on the account (tools/verification.py), and the conversation is the
+  customer's once `verify_email_code` gets it back. A wrong code counts as a failed lookup.
 - A conversation gets `identification_attempts` lookups by email or by name and zip code that
   find no one; then its identification is closed: the tools identify no one in it any more and a
   person takes over, so guessing a customer's details one message at a time stops there.
@@ -26,11 +29,14 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from frontdesk.clock import utcnow
 from frontdesk.commerce.base import CHANGE_NAMES, Change, Commerce, CommerceError, Crm, unsupported
 from frontdesk.commerce.models import Address
 from frontdesk.contracts import GuardrailVerdict, ToolCall, ToolResult
 from frontdesk.tools import arguments as a
+from frontdesk.tools.verification import CodeSent, EmailCodes
 
+VERIFY_CODE = "verify_email_code"
 ALLOWED_IN_CALCULATION = set("0123456789+-*/(). ")
 IDENTIFICATION_ATTEMPTS = 5
 # What the pipeline hands the coordinator for a conversation whose identification is closed.
@@ -61,6 +67,7 @@ class ToolState(BaseModel):
     pending: PendingChange | None = None
     failed_identifications: int = 0  # lookups by email or by name and zip that found no one
     identification_closed: bool = False  # too many of them: only a person identifies now
+    verifying: CodeSent | None = None  # an account found, its emailed code awaited
 
 
 @dataclass
@@ -70,6 +77,7 @@ class Turn:
     state: ToolState
     message_id: str
     confirmed: bool  # the customer's message is an explicit yes to `state.pending`
+    conversation_id: str = ""
     calls: int = 0
 
 
@@ -78,7 +86,7 @@ class Tool:
     name: str
     arguments: type[a.Arguments]
     description: str
-    run: Callable[[Toolbox, Any, str, str | None], Any]
+    run: Callable[[Toolbox, Any, str, Turn], Any]
     changes_state: bool = False
     needs_customer: bool = True
     authenticates: bool = False  # finds the customer's user id: the conversation is theirs after
@@ -91,15 +99,22 @@ class ToolRefused(Exception):
 
 class Toolbox:
     def __init__(
-        self, commerce: Commerce, crm: Crm, identification_attempts: int = IDENTIFICATION_ATTEMPTS
+        self,
+        commerce: Commerce,
+        crm: Crm,
+        identification_attempts: int = IDENTIFICATION_ATTEMPTS,
+        codes: EmailCodes | None = None,
     ) -> None:
+        """With `codes`, an account found is the conversation's only after its emailed code."""
         self.commerce = commerce
         self.crm = crm
         self.identification_attempts = identification_attempts
+        self.codes = codes
         self.tools: dict[str, Tool] = {
             name: tool
             for name, tool in TOOLS.items()
-            if tool.capability is None or tool.capability in commerce.capabilities
+            if (tool.capability is None or tool.capability in commerce.capabilities)
+            and (name != VERIFY_CODE or codes is not None)
         }
 
     def call(self, turn: Turn, name: str, arguments: dict[str, Any]) -> tuple[ToolCall, ToolResult]:
@@ -132,7 +147,7 @@ class Toolbox:
                     output={"confirmation_required": True},
                     error="ask the customer to confirm this change with an explicit yes",
                 )
-            output = tool.run(self, parsed, call.idempotency_key, turn.state.user_id)
+            output = tool.run(self, parsed, call.idempotency_key, turn)
             if tool.authenticates and turn.state.user_id not in (None, output):
                 raise ToolRefused("this conversation already belongs to another customer")
         except ValidationError as exc:
@@ -145,9 +160,28 @@ class Toolbox:
             return ToolResult(call_id=call.id, ok=False, error=str(exc))
         if tool.changes_state:
             turn.state.pending = None
+        awaits_code = self.codes is not None and call.name != VERIFY_CODE
+        if tool.authenticates and awaits_code and turn.state.user_id is None:
+            return self._send_code(turn, call, output)
         if tool.authenticates:
-            turn.state.user_id = output
+            turn.state.user_id, turn.state.verifying = output, None
         return ToolResult(call_id=call.id, ok=True, output=_as_output(output))
+
+    def _send_code(self, turn: Turn, call: ToolCall, user_id: str) -> ToolResult:
+        """The account is found; the conversation becomes its customer's with the code."""
+        assert self.codes is not None
+        account = _found(self.commerce.get_customer(user_id), "User not found")
+        sent = self.codes.send(turn.conversation_id, turn.message_id, user_id, account.email)
+        turn.state.verifying = sent
+        return ToolResult(
+            call_id=call.id,
+            ok=True,
+            output={
+                "code_sent_to": sent.sent_to,
+                "next": "ask the customer for the code in that email, then call "
+                f"{VERIFY_CODE} with it",
+            },
+        )
 
     def _authorise(self, turn: Turn, tool: Tool, parsed: a.Arguments) -> None:
         user_id = turn.state.user_id
@@ -200,16 +234,28 @@ def _found(value: Any, missing: str) -> Any:
     return value
 
 
-def _find_by_email(box: Toolbox, args: a.ByEmail, _key: str, _user: str | None) -> str:
+def _find_by_email(box: Toolbox, args: a.ByEmail, _key: str, _turn: Turn) -> str:
     return _found(box.commerce.find_customer_by_email(args.email), "User not found")
 
 
-def _find_by_name_zip(box: Toolbox, args: a.ByNameZip, _key: str, _user: str | None) -> str:
+def _find_by_name_zip(box: Toolbox, args: a.ByNameZip, _key: str, _turn: Turn) -> str:
     found = box.commerce.find_customer_by_name_zip(args.first_name, args.last_name, args.zip)
     return _found(found, "User not found")
 
 
-def _calculate(_box: Toolbox, args: a.Calculation, _key: str, _user: str | None) -> str:
+def _check_code(box: Toolbox, args: a.VerificationCode, _key: str, turn: Turn) -> str:
+    sent = turn.state.verifying
+    if sent is None or box.codes is None:
+        raise ToolRefused("no code was sent in this conversation: find the account first")
+    if utcnow() >= sent.expires_at:
+        turn.state.verifying = None
+        raise ToolRefused("the code has expired: find the account again to send a new one")
+    if not box.codes.matches(turn.conversation_id, sent, args.code):
+        raise CommerceError("That code is not right")
+    return sent.user_id
+
+
+def _calculate(_box: Toolbox, args: a.Calculation, _key: str, _turn: Turn) -> str:
     if not set(args.expression) <= ALLOWED_IN_CALCULATION:
         raise CommerceError("Invalid characters in expression")
     try:
@@ -252,10 +298,17 @@ TOOLS: dict[str, Tool] = {
             authenticates=True,
         ),
         Tool(
+            VERIFY_CODE,
+            a.VerificationCode,
+            "Confirm the customer with the code emailed to their account's address.",
+            _check_code,
+            authenticates=True,
+        ),
+        Tool(
             "get_user_details",
             a.UserId,
             "Profile, addresses, payment methods and order ids of the authenticated customer.",
-            lambda box, args, _key, _user: _found(
+            lambda box, args, _key, _turn: _found(
                 box.commerce.get_customer(args.user_id), "User not found"
             ),
         ),
@@ -263,7 +316,7 @@ TOOLS: dict[str, Tool] = {
             "get_order_details",
             a.OrderId,
             "Status, items, tracking and payments of one of the customer's orders.",
-            lambda box, args, _key, _user: _found(
+            lambda box, args, _key, _turn: _found(
                 box.commerce.get_order(args.order_id), "Order not found"
             ),
         ),
@@ -271,7 +324,7 @@ TOOLS: dict[str, Tool] = {
             "get_product_details",
             a.ProductId,
             "A product and all its variants (item ids, options, availability, price).",
-            lambda box, args, _key, _user: _found(
+            lambda box, args, _key, _turn: _found(
                 box.commerce.get_product(args.product_id), "Product not found"
             ),
             needs_customer=False,
@@ -280,7 +333,7 @@ TOOLS: dict[str, Tool] = {
             "get_item_details",
             a.ItemId,
             "One variant item: options, availability, price.",
-            lambda box, args, _key, _user: _found(
+            lambda box, args, _key, _turn: _found(
                 box.commerce.product_of_item(args.item_id), "Item not found"
             ).variants[args.item_id],
             needs_customer=False,
@@ -296,14 +349,14 @@ TOOLS: dict[str, Tool] = {
             "transfer_to_human_agents",
             a.Transfer,
             "Hand the conversation to a person, with a summary of the request.",
-            lambda _box, _args, _key, _user: "Transfer successful",
+            lambda _box, _args, _key, _turn: "Transfer successful",
             needs_customer=False,
         ),
         Tool(
             "cancel_pending_order",
             a.Cancellation,
             "Cancel a pending order; reason 'no longer needed' or 'ordered by mistake'.",
-            lambda box, args, key, _user: box.commerce.cancel_pending_order(
+            lambda box, args, key, _turn: box.commerce.cancel_pending_order(
                 args.order_id, args.reason, key
             ),
             changes_state=True,
@@ -313,7 +366,7 @@ TOOLS: dict[str, Tool] = {
             "modify_pending_order_address",
             a.OrderAddress,
             "Change the shipping address of a pending order.",
-            lambda box, args, key, _user: box.commerce.modify_pending_order_address(
+            lambda box, args, key, _turn: box.commerce.modify_pending_order_address(
                 args.order_id, _address(args), key
             ),
             changes_state=True,
@@ -323,7 +376,7 @@ TOOLS: dict[str, Tool] = {
             "modify_pending_order_items",
             a.ItemChange,
             "Swap items of a pending order for other variants of the same products (once).",
-            lambda box, args, key, _user: box.commerce.modify_pending_order_items(
+            lambda box, args, key, _turn: box.commerce.modify_pending_order_items(
                 args.order_id, args.item_ids, args.new_item_ids, args.payment_method_id, key
             ),
             changes_state=True,
@@ -333,7 +386,7 @@ TOOLS: dict[str, Tool] = {
             "modify_pending_order_payment",
             a.PaymentChange,
             "Pay a pending order with another of the customer's payment methods.",
-            lambda box, args, key, _user: box.commerce.modify_pending_order_payment(
+            lambda box, args, key, _turn: box.commerce.modify_pending_order_payment(
                 args.order_id, args.payment_method_id, key
             ),
             changes_state=True,
@@ -343,7 +396,7 @@ TOOLS: dict[str, Tool] = {
             "return_delivered_order_items",
             a.ItemReturn,
             "Return items of a delivered order; refund to the original payment or a gift card.",
-            lambda box, args, key, _user: box.commerce.return_delivered_order_items(
+            lambda box, args, key, _turn: box.commerce.return_delivered_order_items(
                 args.order_id, args.item_ids, args.payment_method_id, key
             ),
             changes_state=True,
@@ -353,7 +406,7 @@ TOOLS: dict[str, Tool] = {
             "exchange_delivered_order_items",
             a.ItemChange,
             "Exchange items of a delivered order for other variants of the same products.",
-            lambda box, args, key, _user: box.commerce.exchange_delivered_order_items(
+            lambda box, args, key, _turn: box.commerce.exchange_delivered_order_items(
                 args.order_id, args.item_ids, args.new_item_ids, args.payment_method_id, key
             ),
             changes_state=True,
@@ -363,7 +416,7 @@ TOOLS: dict[str, Tool] = {
             "modify_user_address",
             a.UserAddress,
             "Change the customer's default address.",
-            lambda box, args, key, _user: box.commerce.modify_user_address(
+            lambda box, args, key, _turn: box.commerce.modify_user_address(
                 args.user_id, _address(args), key
             ),
             changes_state=True,
@@ -373,15 +426,15 @@ TOOLS: dict[str, Tool] = {
             "start_password_reset",
             a.UserId,
             "Email the customer a one-time password-reset link (never shown in the chat).",
-            lambda box, args, key, _user: box.commerce.start_password_reset(args.user_id, key),
+            lambda box, args, key, _turn: box.commerce.start_password_reset(args.user_id, key),
             capability=Change.START_PASSWORD_RESET,
         ),
         Tool(
             "open_support_case",
             a.SupportCaseRequest,
             "Open a case in the CRM for the authenticated customer.",
-            lambda box, args, key, user: box.crm.open_case(
-                user, args.subject, args.description, key
+            lambda box, args, key, turn: box.crm.open_case(
+                turn.state.user_id, args.subject, args.description, key
             ),
         ),
     ]

@@ -69,7 +69,9 @@ class RealtimeAgent:
             # (amount and where the money goes included) answers it and asks again.
             return intent.label not in self.handoff_intents
         leaving = intent.confidence > LEAVE_CONFIDENCE and intent.label not in GOALS
-        relevant = entities.yes or entities.no or entities.order_ids or entities.email
+        relevant = (
+            entities.yes or entities.no or entities.order_ids or entities.email or entities.code
+        )
         return not leaving or bool(relevant or entities.name or entities.address)
 
     def respond(

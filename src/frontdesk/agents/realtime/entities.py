@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from frontdesk.vocabulary import order_ids, without_order_ids
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+CODE = re.compile(r"(?<![\w#-])(\d{6})(?![\w-])")  # a one-time code, alone or in a sentence
 ZIP = re.compile(r"\b(\d{5})(?:-\d{4})?\b")
 NAME_AFTER = re.compile(
     r"\b(?:my name is|name is|name's|i am|i'm|im|this is)\s+([a-z][a-z'-]+)\s+([a-z][a-z'-]+)",
@@ -54,6 +55,7 @@ class Entities:
     email: str | None = None
     name: tuple[str, str] | None = None
     zip: str | None = None
+    code: str | None = None  # a 6-digit one-time code (tools/verification.py)
     address: dict[str, str] | None = None
     reason: str | None = None
     payment_source: str | None = None
@@ -76,6 +78,8 @@ def extract(text: str) -> Entities:
     zip_match = ZIP.search(without_ids)
     found.zip = zip_match.group(1) if zip_match else None
     found.name = _name(without_ids)
+    code = CODE.search(without_ids)
+    found.code = code.group(1) if code else None
     found.reason = next((reason for pattern, reason in REASONS if pattern.search(text)), None)
     found.payment_source = next(
         (source for pattern, source in PAYMENT_SOURCES if pattern.search(text)), None

@@ -155,7 +155,10 @@ class LlmRealtimeAgent:
     ) -> RealtimeTurn:
         dialogue = DialogueState.model_validate(state or {})
         turn = Turn(
-            state=dialogue.tools, message_id=message.id, confirmed=extract(message.text).yes
+            state=dialogue.tools,
+            message_id=message.id,
+            confirmed=extract(message.text).yes,
+            conversation_id=message.conversation_id,
         )
         history: list[str] = dialogue.slots.get(HISTORY, [])
         prompt = "\n".join([*history, f"Customer: {message.text}"])

@@ -81,6 +81,31 @@ def no_account_for_name(first: str, last: str, zip_code: str) -> str:
     )
 
 
+def code_sent(sent_to: str) -> str:
+    return (
+        f"Thanks. To make sure it's you, I've emailed a 6-digit code to {sent_to}, the address "
+        "on your account. Please type the code here."
+    )
+
+
+def ask_code(sent_to: str) -> str:
+    return f"Please type the 6-digit code I emailed to {sent_to}, so I can confirm it's you."
+
+
+def wrong_code(sent_to: str) -> str:
+    return (
+        f"That code doesn't match the one I emailed to {sent_to}. Please check the latest email "
+        "and type its 6-digit code."
+    )
+
+
+def code_expired() -> str:
+    return (
+        "That code has expired. Give me the email address on your account again and I'll send "
+        "a new one."
+    )
+
+
 def identity_for_a_person() -> str:
     return (
         "I couldn't confirm who you are from the details given, so a colleague will take over "

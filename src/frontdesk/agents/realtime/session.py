@@ -44,7 +44,12 @@ class DialogueSession:
         self.dialogue = dialogue
         self.entities = entities
         self.message = message
-        self.turn = Turn(state=dialogue.tools, message_id=message.id, confirmed=entities.yes)
+        self.turn = Turn(
+            state=dialogue.tools,
+            message_id=message.id,
+            confirmed=entities.yes,
+            conversation_id=message.conversation_id,
+        )
         self.calls: list[ToolCall] = []
         self.results: list[ToolResult] = []
         self.amount_at_stake: float | None = None
@@ -104,9 +109,19 @@ class DialogueSession:
     # identity
 
     def _identify(self) -> str | None:
-        entities = self.entities
-        if self.dialogue.tools.identification_closed:
+        """None once the customer is identified; else what to ask them."""
+        entities, tools = self.entities, self.dialogue.tools
+        if tools.identification_closed:
             return replies.identity_for_a_person()
+        if tools.verifying is not None and entities.code:
+            result = self.call("verify_email_code", code=entities.code)
+            if result.ok:
+                return None
+            if self.dialogue.tools.identification_closed:
+                return replies.identity_for_a_person()
+            if tools.verifying is None:  # expired
+                return replies.code_expired()
+            return replies.wrong_code(tools.verifying.sent_to)
         if entities.email:
             result = self.call("find_user_id_by_email", email=entities.email)
             if not result.ok:
@@ -118,8 +133,12 @@ class DialogueSession:
             )
             if not result.ok:
                 return replies.no_account_for_name(first, last, entities.zip)
+        elif tools.verifying is not None:
+            return replies.ask_code(tools.verifying.sent_to)
         else:
             return replies.ask_identity()
+        if "code_sent_to" in result.output:
+            return replies.code_sent(result.output["code_sent_to"])
         return None
 
     # confirmation
