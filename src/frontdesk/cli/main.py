@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from frontdesk.cli import (
+    customers,
     database,
     dead_letters,
     evaluation,
@@ -41,3 +42,4 @@ app.add_typer(shop.app, name="shop")
 app.add_typer(users.app, name="users")
 app.add_typer(models.app, name="models")
 app.add_typer(dead_letters.app, name="dead-letters")
+app.add_typer(customers.app, name="customers")

@@ -115,6 +115,7 @@ class Services:
             idle_poll_seconds=options.worker.idle_poll_seconds,
             lease_seconds=options.queue.lease_seconds,
             on_processed=self.notify_processed,
+            retention=timedelta(days=days) if (days := options.store.retention_days) else None,
         )
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ from datetime import timedelta
 import structlog
 from structlog.contextvars import bound_contextvars
 
+from frontdesk.clock import utcnow
 from frontdesk.queue import Queue
 from frontdesk.runtime.pipeline import Pipeline
 from frontdesk.store.repository import Store
@@ -17,6 +18,7 @@ from frontdesk.store.repository import Store
 log = structlog.get_logger(__name__)
 
 SWEEP_EVERY_SECONDS = 10.0
+RETENTION_EVERY_SECONDS = 3600.0
 MAX_RETRY_DELAY_SECONDS = 60.0
 
 
@@ -35,7 +37,9 @@ class Worker:
         idle_poll_seconds: float,
         lease_seconds: float,
         on_processed: Callable[[], None] = lambda: None,
+        retention: timedelta | None = None,
     ) -> None:
+        """With `retention`, conversations idle that long are erased, checked hourly."""
         self.store = store
         self.queue = queue
         self.pipeline = pipeline
@@ -44,8 +48,10 @@ class Worker:
         self.idle_poll_seconds = idle_poll_seconds
         self.stranded_after = timedelta(seconds=lease_seconds)
         self.on_processed = on_processed
+        self.retention = retention
         self.stopping = threading.Event()
         self._last_sweep = 0.0
+        self._last_retention: float | None = None  # never: the first batch checks
 
     def run(self) -> None:
         log.info("worker.started", consumer=self.consumer)
@@ -64,6 +70,8 @@ class Worker:
         tests and benchmarks call it directly to process what is queued, in order."""
         if time.monotonic() - self._last_sweep > SWEEP_EVERY_SECONDS:
             self.requeue_stranded()
+        if self.retention and self._retention_due():
+            self.erase_expired()
         jobs = self.queue.claim(self.consumer, self.batch_size, wait_seconds)
         if not jobs:
             return 0
@@ -85,6 +93,19 @@ class Worker:
                     self.store.mark_dead(job.message_id, error)
                     self.pipeline.recorder.dead_lettered()
         return len(jobs)
+
+    def _retention_due(self) -> bool:
+        last = self._last_retention
+        return last is None or time.monotonic() - last > RETENTION_EVERY_SECONDS
+
+    def erase_expired(self) -> None:
+        """Erase the conversations idle past the retention period (store/data_rights.py)."""
+        self._last_retention = time.monotonic()
+        assert self.retention is not None
+        expired = self.store.expired_conversations(before=utcnow() - self.retention)
+        if expired:
+            erased = self.store.erase(expired, None, actor="retention")
+            log.info("retention.erased", conversations=erased.conversations)
 
     def requeue_stranded(self) -> None:
         """Enqueue messages stored by an intake that died before it could enqueue them."""

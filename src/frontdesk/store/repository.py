@@ -1,5 +1,6 @@
 """All reads and writes of conversations, messages, decisions, replies, handoffs, audit
-records and the outbox.
+records, the outbox and
+customers' data rights.
 
 One implementation serves SQLite and PostgreSQL: SQLAlchemy is the seam between the two engines.
 Every write that must happen together happens in one transaction. The methods live with their
@@ -8,6 +9,7 @@ concern (intake, outcomes, handoffs, views); `Store` is all of them over one eng
 
 from __future__ import annotations
 
+from frontdesk.store.data_rights import DataRightsStore
 from frontdesk.store.handoffs import HandoffsStore
 from frontdesk.store.intake import IntakeStore
 from frontdesk.store.outbox import OutboxStore
@@ -15,5 +17,5 @@ from frontdesk.store.outcomes import OutcomesStore
 from frontdesk.store.views import ViewsStore
 
 
-class Store(IntakeStore, OutcomesStore, HandoffsStore, ViewsStore, OutboxStore):
+class Store(IntakeStore, OutcomesStore, HandoffsStore, ViewsStore, OutboxStore, DataRightsStore):
     pass

@@ -52,6 +52,8 @@ class ConversationRow(Base):
     status: Mapped[str] = mapped_column(String(24), default="open")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Set when the customer's data was erased (store/data_rights.py): only the decisions remain.
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class MessageRow(Base):
