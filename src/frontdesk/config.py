@@ -26,6 +26,7 @@ from sqlalchemy.exc import ArgumentError
 
 from frontdesk.limit_settings import LimitSettings
 from frontdesk.llm.settings import RealtimeSettings, TokenPrice
+from frontdesk.observability.report_settings import ReportSettings
 from frontdesk.observability.settings import ObservabilitySettings
 from frontdesk.rules import BusinessHours, Rule, ServiceLevels, default_rules
 from frontdesk.server_settings import ServerSettings
@@ -339,6 +340,7 @@ class Settings(BaseSettings):
     language: LanguageSettings = LanguageSettings()
     limits: LimitSettings = LimitSettings()
     observability: ObservabilitySettings = ObservabilitySettings()
+    report: ReportSettings = ReportSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -17,6 +17,7 @@ from frontdesk.cli import (
     messages,
     metrics,
     models,
+    report,
     serve,
     shop,
     training,
@@ -37,6 +38,7 @@ app.command()(knowledge.ingest)
 app.command()(database.migrate)
 app.command()(messages.route)
 app.command()(metrics.metrics)
+app.command()(report.report)
 app.command("export-training")(training.export_training)
 app.add_typer(shop.app, name="shop")
 app.add_typer(users.app, name="users")
