@@ -26,3 +26,10 @@ class ObservabilitySettings(Section):
         "127.0.0.1",
         description="the interface address of metrics_port, such as 127.0.0.1 or 0.0.0.0",
     )
+    otlp_endpoint: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s/]+(/\S*)?$",
+        description="the base URL of an OpenTelemetry collector's OTLP/HTTP receiver, such as "
+        "http://127.0.0.1:4318 (traces go to its /v1/traces): each message becomes a trace with "
+        "a span per pipeline stage; unset, no traces",
+    )

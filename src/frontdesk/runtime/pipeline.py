@@ -37,6 +37,7 @@ from frontdesk.contracts import (
 )
 from frontdesk.guardrails import Guardrails, GuardrailSubject
 from frontdesk.observability.metrics import RECORDER, Recorder
+from frontdesk.observability.tracing import MessageTracer
 from frontdesk.store.repository import Store
 from frontdesk.tools.toolbox import IDENTIFICATION_CLOSED
 from frontdesk.vocabulary import amounts
@@ -76,9 +77,11 @@ class Pipeline:
         guardrails: Guardrails | None = None,
         scorer: ReplyScorer | None = None,
         recorder: Recorder = RECORDER,
+        tracer: MessageTracer | None = None,
     ) -> None:
         self.store = store
         self.recorder = recorder
+        self.tracer = tracer
         self.scorer = scorer or ReplyScorer(None)
         self.guardrails = guardrails or Guardrails()
         self.intent_agent = intent_agent
@@ -149,6 +152,8 @@ class Pipeline:
             for outcome in result.outcomes:
                 if outcome.message.id in result.tripped:
                     self.recorder.stored(outcome, result.tripped[outcome.message.id])
+                    if self.tracer is not None:
+                        self.tracer.decided(outcome)
                     log.info(
                         "message.decided",
                         message_id=outcome.message.id,
@@ -162,7 +167,7 @@ class Pipeline:
                 self.recorder.failed("not_stored", result.not_stored)
             if unstored:
                 self.recorder.failed("pipeline", unstored)
-        except Exception:  # metrics must never cost a message its outcome
+        except Exception:  # metrics and traces must never cost a message its outcome
             log.exception("metrics.not_recorded")
 
     def _draft(

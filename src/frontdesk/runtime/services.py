@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -44,6 +45,7 @@ from frontdesk.llm.answering import build_answerer
 from frontdesk.llm.models import build_model, is_hosted
 from frontdesk.llm.usage import UsageMeter
 from frontdesk.observability.metrics import observed_llm_calls
+from frontdesk.observability.tracing import MessageTracer, otlp_tracer
 from frontdesk.queue import Queue, open_queue
 from frontdesk.runtime.pipeline import Pipeline
 from frontdesk.runtime.worker import Worker
@@ -63,6 +65,7 @@ class Intake:
 
     store: Store
     queue: Queue
+    tracer: MessageTracer | None = None
 
     def accept(
         self,
@@ -71,6 +74,7 @@ class Intake:
         conversation_id: str | None = None,
         idempotency_key: str | None = None,
     ) -> Accepted:
+        started_ns = time.time_ns()
         accepted = self.store.accept_message(text, channel, conversation_id, idempotency_key)
         message = accepted.message
         with bound_contextvars(message_id=message.id, conversation_id=message.conversation_id):
@@ -78,6 +82,8 @@ class Intake:
                 self.queue.enqueue([message.id])
                 self.store.mark_enqueued([message.id])
             log.info("message.accepted", channel=channel, duplicate=not accepted.created)
+        if self.tracer is not None:
+            self.tracer.accepted(message, started_ns, accepted.created)
         return accepted
 
 
@@ -119,6 +125,8 @@ class Services:
         )
 
     def close(self) -> None:
+        if self.intake.tracer is not None:
+            self.intake.tracer.shutdown()
         self.queue.close()
         self.live.close()
         self.store.engine.dispose()
@@ -273,6 +281,8 @@ def build_services(settings: Settings) -> Services:
     routing = settings.routing
     calibrator = load_current_calibrator(settings.data_dir)
     intents = intent_agent(settings)
+    endpoint = settings.observability.otlp_endpoint
+    tracer = otlp_tracer(endpoint) if endpoint else None
     pipeline = Pipeline(
         store,
         intents,
@@ -288,6 +298,7 @@ def build_services(settings: Settings) -> Services:
         realtime_agent(settings, store, toolbox_of(settings, store, commerce, crm)),
         EscalationAgent(commerce, escalation_drafter(settings, store)),
         scorer=ReplyScorer(calibrator),
+        tracer=tracer,
     )
     queue = open_queue(settings)
-    return Services(settings, store, queue, Intake(store, queue), pipeline, live)
+    return Services(settings, store, queue, Intake(store, queue, tracer), pipeline, live)
