@@ -62,7 +62,7 @@ def report(
     if format == "json":
         text = built.model_dump_json(indent=2) + "\n"
         if out is None:
-            console.print(text, end="", markup=False, highlight=False)
+            typer.echo(text, nl=False)  # verbatim: no markup, emoji codes or wrapping
             return
     else:
         text = render_page(built)
