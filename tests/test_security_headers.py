@@ -49,7 +49,7 @@ def directives(policy: str) -> dict[str, str]:
         ("GET", "/v1/auth/me"),  # 401
         ("GET", "/v1/conversations/" + "a" * 32),  # 403
         ("GET", "/no-such-page"),  # 404
-        ("POST", "/v1/messages"),  # 415, refused before any route
+        ("POST", "/v1/messages"),  # 422: no body
         ("GET", "/docs"),
     ],
 )

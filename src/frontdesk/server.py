@@ -17,8 +17,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
 
+from frontdesk.api.openapi import document_configured_limits
 from frontdesk.api.routes import (
     auth,
     conversations,
@@ -29,7 +29,12 @@ from frontdesk.api.routes import (
     prometheus,
 )
 from frontdesk.config import Settings, get_settings
-from frontdesk.http.guards import LimitBodySize, LogServerErrors, RefuseNulCharacters
+from frontdesk.http.guards import (
+    LimitBodySize,
+    LogServerErrors,
+    RefuseNulCharacters,
+    RequireJsonBodies,
+)
 from frontdesk.http.headers import SecurityHeaders, chat_policy
 from frontdesk.http.security import cookies_secure
 from frontdesk.keys import secret_key
@@ -37,8 +42,6 @@ from frontdesk.observability.exposition import open_metrics_listener
 from frontdesk.runtime.services import build_services
 from frontdesk.store.staff_sessions import SessionPolicy, StaffSessions
 from frontdesk.web import inbox
-
-JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    document_configured_limits(app, settings)
     app.state.secret_key = secret_key(settings)
     app.add_middleware(RequireJsonBodies)
     app.add_middleware(
@@ -124,31 +128,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     return app
-
-
-class RequireJsonBodies:
-    """Bodies of the API are JSON only: anything else is refused before a route sees it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["method"] in JSON_BODY_METHODS
-            and scope["path"].startswith("/v1/")
-        ):
-            headers = dict(scope["headers"])
-            content_type = headers.get(b"content-type", b"").decode("latin-1")
-            media_type = content_type.split(";")[0].strip().lower()
-            if media_type != "application/json":
-                refusal = JSONResponse(
-                    {"detail": f"send the body as application/json, not {media_type or 'nothing'}"},
-                    status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                )
-                await refusal(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -15,10 +15,26 @@ from frontdesk.store.base import BOT_AUTHOR
 SUPPORT_TEAM = "agent:support"
 
 
+# What the document says of every text field of a body: no NUL (Body refuses one). A lone
+# surrogate cannot be written in a JSON schema's pattern; no generator of valid text makes one.
+NO_NUL = r"^[^\x00]*$"
+# A message or a person's reply: also not blank, as `str.strip` sees white space (the routes
+# strip the text); Python's `\s` is the same set of characters.
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+
+def _document_storable_text(schema: dict[str, Any]) -> None:
+    """Every text property of a body says it takes no NUL, unless it says more already."""
+    for prop in schema.get("properties", {}).values():
+        for variant in (prop, *prop.get("anyOf", ())):
+            if variant.get("type") == "string" and not {"pattern", "enum", "const"} & set(variant):
+                variant["pattern"] = NO_NUL
+
+
 class Body(BaseModel):
     """A request body: no unknown fields, and text a database can store."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_document_storable_text)
 
     @field_validator("*")
     @classmethod
@@ -37,7 +53,9 @@ class Body(BaseModel):
 
 class NewMessage(Body):
     text: str = Field(
-        description="what the customer wrote; not blank, at most server.max_message_chars"
+        description="what the customer wrote; not blank, at most server.max_message_chars "
+        "characters (the document's maxLength)",
+        json_schema_extra={"pattern": NOT_BLANK},
     )
     channel: Literal["web", "api"] = "api"
 
@@ -67,8 +85,19 @@ class StaffPublic(BaseModel):
     role: str
 
 
+def _name_one(schema: dict[str, Any]) -> None:
+    """An unlock names a username or an address (null names neither): 422 otherwise."""
+    _document_storable_text(schema)
+    schema["anyOf"] = [
+        {"required": [name], "properties": {name: {"type": "string"}}}
+        for name in ("username", "address")
+    ]
+
+
 class Unlock(Body):
     """Whose failed sign-ins an admin forgets: an account's, a client address's, or both."""
+
+    model_config = ConfigDict(json_schema_extra=_name_one)
 
     username: str | None = Field(None, min_length=1, max_length=100)
     address: str | None = Field(None, min_length=1, max_length=100)
@@ -82,7 +111,7 @@ class Unlocked(BaseModel):
 
 
 class HumanReply(Body):
-    text: str = Field(min_length=1, max_length=20_000)
+    text: str = Field(min_length=1, max_length=20_000, json_schema_extra={"pattern": NOT_BLANK})
     outcome: Outcome | None = Field(
         None, description="omit to infer sent_as_drafted / edited / rewritten from the draft"
     )
@@ -96,6 +125,25 @@ class HumanReply(Body):
 
 class Escalation(Body):
     note: str = Field("", max_length=2000)
+
+
+class Problem(BaseModel):
+    """Why a request was refused (any 4xx but a 422 of the request's fields), or a failure of
+    ours (500)."""
+
+    detail: str
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="where: `body.text`, `query.wait`, `path.conversation_id`…")
+    reason: str
+
+
+class InvalidRequest(BaseModel):
+    """A 422: the fields that are not acceptable, each with its reason, or one sentence when the
+    request is refused as a whole (`text is empty`, `name a username or an address`)."""
+
+    detail: list[FieldProblem] | str
 
 
 class Readiness(BaseModel):

@@ -14,9 +14,11 @@ import structlog
 from fastapi import status
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 FORM = b"application/x-www-form-urlencoded"
+JSON_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 NUL_REASON = "the request contains a NUL character (U+0000), which is not accepted"
 
 
@@ -128,6 +130,49 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 async def _refuse_nul(scope: Scope, receive: Receive, send: Send) -> None:
     await _refuse(HTTPException(status.HTTP_400_BAD_REQUEST, NUL_REASON), scope, receive, send)
+
+
+class RequireJsonBodies:
+    """A body sent to the API (`/v1/…`) is JSON, or it is refused with 415 before the route sees
+    it. A request without a body (a sign-out, a claim) needs no type, and a method its path does
+    not take is the router's to answer (405 with `Allow`), whatever it carries."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in JSON_BODY_METHODS
+            and scope["path"].startswith("/v1/")
+        ):
+            headers = dict(scope["headers"])
+            content_type = headers.get(b"content-type", b"").decode("latin-1")
+            media_type = content_type.split(";")[0].strip().lower()
+            if media_type != "application/json" and _has_body(headers) and _routed(scope):
+                refusal = JSONResponse(
+                    {"detail": f"send the body as application/json, not {media_type or 'nothing'}"},
+                    status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                )
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _has_body(headers: dict[bytes, bytes]) -> bool:
+    """HTTP/1.1: a request has a body when it says how long (not 0) or that it is chunked."""
+    return headers.get(b"content-length", b"0").strip() not in {b"0", b""} or (
+        b"transfer-encoding" in headers
+    )
+
+
+def _routed(scope: Scope) -> bool:
+    """A route of the app takes this method on this path."""
+    app = scope.get("app")
+    router = getattr(app, "router", None)
+    if router is None:
+        return True
+    return any(route.matches(scope)[0] is Match.FULL for route in router.routes)
 
 
 class LogServerErrors:

@@ -3,6 +3,14 @@ from __future__ import annotations
 import structlog
 from fastapi import APIRouter, HTTPException, Request, status
 
+from frontdesk.api.responses import (
+    A_BODY,
+    ANY_REQUEST,
+    INVALID,
+    SAME_SITE,
+    STAFF_ONLY,
+    refusals,
+)
 from frontdesk.api.schemas import SignIn, StaffPublic, Unlock, Unlocked
 from frontdesk.http.deps import ServicesDep
 from frontdesk.http.limits import SignInRefused, checked_sign_in, sign_in_limits
@@ -14,13 +22,17 @@ log = structlog.get_logger(__name__)
 
 @router.post(
     "/login",
-    responses={
-        401: {"description": "wrong name or password"},
-        429: {
-            "description": "too many failed sign-ins for this account or from this address; "
-            "Retry-After says when to try again (the password was not checked)"
+    responses=refusals(
+        ANY_REQUEST,
+        A_BODY,
+        INVALID,
+        SAME_SITE,
+        {
+            401: "wrong name or password",
+            429: "too many failed sign-ins for this account or from this address (the password "
+            "was not checked)",
         },
-    },
+    ),
 )
 def login(body: SignIn, request: Request) -> StaffPublic:
     """Sign a staff member in: the session cookie then authorises the staff endpoints."""
@@ -34,18 +46,32 @@ def login(body: SignIn, request: Request) -> StaffPublic:
     return StaffPublic(username=staff.username, role=staff.role)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=refusals(ANY_REQUEST, A_BODY, SAME_SITE),
+)
 def logout(request: Request) -> None:
     """End the session: its cookie stops working, wherever a copy of it is."""
     sign_out(request)
 
 
-@router.get("/me")
+@router.get("/me", responses=refusals(ANY_REQUEST, STAFF_ONLY))
 def me(staff: StaffDep) -> StaffPublic:
     return StaffPublic(username=staff.username, role=staff.role)
 
 
-@router.post("/unlock", responses={403: {"description": "only admins unlock"}})
+@router.post(
+    "/unlock",
+    responses=refusals(
+        ANY_REQUEST,
+        A_BODY,
+        INVALID,
+        STAFF_ONLY,
+        SAME_SITE,
+        {403: "only admins unlock", 422: "neither a username nor an address"},
+    ),
+)
 def unlock(body: Unlock, staff: StaffDep, services: ServicesDep) -> Unlocked:
     """Forget the failed sign-ins of an account, of a client address, or both (admins only)."""
     if staff.role != "admin":

@@ -5,11 +5,12 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
+from frontdesk.api.responses import ANY_REQUEST, INVALID, refusals
 from frontdesk.api.schemas import CustomerConversation
 from frontdesk.contracts import ConversationView
 from frontdesk.http.deps import ID_PATTERN, ServicesDep
@@ -33,11 +34,30 @@ RECHECK_SECONDS = 0.25  # workers in other processes cannot wake this one
 # An event stream ends after a while and the browser reconnects: no connection outlives a deploy.
 STREAM_SECONDS = 25.0
 ConversationId = Annotated[str, Path(pattern=ID_PATTERN)]
-READ_REFUSALS: dict[int | str, dict[str, Any]] = {
-    403: {"description": "no token, and not staff who may work the conversation's tiers"},
-    404: {"description": "unknown"},
-}
+READ_REFUSALS = refusals(
+    ANY_REQUEST,
+    INVALID,
+    {
+        403: "no token, and not staff who may work the conversation's tiers",
+        404: "unknown conversation, or (with `decided`) no such message in it",
+    },
+)
 NOT_YOUR_TIER = "not a conversation your role works"
+# One event of the stream (OpenAPI 3.1: the schema of a text/event-stream is each event's).
+EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"enum": ["conversation", "draft"]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": "`conversation`: the view GET answers this reader; `draft`: "
+            "`message_id` and the `text` written so far",
+        },
+        "retry": {"type": "integer", "minimum": 0},
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -121,7 +141,15 @@ def _has_decision(view: ConversationView, message_id: str) -> bool:
 
 @router.get(
     "/conversations/{conversation_id}/events",
-    responses={200: {"content": {"text/event-stream": {}}}, **READ_REFUSALS},
+    # Not JSON: the document shows the stream's type only (the refusals are JSON still).
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the stream of events",
+            "content": {"text/event-stream": {"schema": EVENT}},
+        },
+        **READ_REFUSALS,
+    },
 )
 async def conversation_events(
     conversation_id: ConversationId,

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 
+from frontdesk.api.responses import (
+    A_BODY,
+    ANY_REQUEST,
+    INVALID,
+    SAME_SITE,
+    STAFF_ONLY,
+    refusals,
+)
 from frontdesk.api.schemas import Escalation, HumanReply
 from frontdesk.contracts import Handoff, OutboundReply
 from frontdesk.handoffs.errors import (
@@ -22,15 +30,25 @@ from frontdesk.http.security import SameOrigin, StaffDep
 
 # Every state-changing route here is staff's: a post from another site's page is refused.
 router = APIRouter(prefix="/v1", tags=["handoffs"], dependencies=[SameOrigin])
-REFUSALS: dict[int | str, dict[str, Any]] = {
-    403: {"description": "not for this role"},
-    404: {"description": "unknown handoff"},
-    409: {"description": "answered already, or someone else holds it"},
-    422: {"description": "the answer or the corrected intent is not acceptable"},
+# What the handoff service refuses, for every action on one handoff.
+ACTION = {
+    403: "not for this role",
+    404: "unknown handoff",
+    409: "answered already, someone else holds it, or with the specialists already",
 }
+REFUSALS = refusals(ANY_REQUEST, A_BODY, INVALID, STAFF_ONLY, SAME_SITE, ACTION)
+REPLY_REFUSALS = refusals(
+    ANY_REQUEST,
+    A_BODY,
+    INVALID,
+    STAFF_ONLY,
+    SAME_SITE,
+    ACTION,
+    {422: "a blank answer, or the corrected intent missing, unasked for or unknown"},
+)
 
 
-@router.get("/handoffs")
+@router.get("/handoffs", responses=refusals(ANY_REQUEST, INVALID, STAFF_ONLY))
 def list_handoffs(
     handoffs: HandoffsDep,
     staff: StaffDep,
@@ -49,7 +67,7 @@ def claim_handoff(handoff_id: HandoffId, handoffs: HandoffsDep, staff: StaffDep)
 
 
 @router.post(
-    "/handoffs/{handoff_id}/reply", status_code=status.HTTP_201_CREATED, responses=REFUSALS
+    "/handoffs/{handoff_id}/reply", status_code=status.HTTP_201_CREATED, responses=REPLY_REFUSALS
 )
 def reply_to_handoff(
     handoff_id: HandoffId, body: HumanReply, handoffs: HandoffsDep, staff: StaffDep

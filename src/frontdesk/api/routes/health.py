@@ -2,19 +2,26 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
+from frontdesk.api.responses import ANY_REQUEST, refusals
 from frontdesk.api.schemas import Readiness
 from frontdesk.http.deps import ServicesDep
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses=refusals(ANY_REQUEST))
 def health() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"model": Readiness}})
+@router.get(
+    "/readyz",
+    responses={
+        **refusals(ANY_REQUEST),
+        503: {"model": Readiness, "description": "a check fails (`checks` says which)"},
+    },
+)
 def ready(request: Request, services: ServicesDep, response: Response) -> Readiness:
     """Store and queue answer, and the in-process worker (when enabled) is running."""
     checks = {}

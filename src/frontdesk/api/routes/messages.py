@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Request, Response, status
 
+from frontdesk.api.responses import A_BODY, ANY_REQUEST, INVALID, refusals
 from frontdesk.api.schemas import (
     MessageAccepted,
     NewMessage,
@@ -35,16 +36,20 @@ IdempotencyKey = Annotated[
 
 ACCEPTED: dict[int | str, dict[str, Any]] = {
     status.HTTP_202_ACCEPTED: {"description": "stored and queued"},
-    status.HTTP_403_FORBIDDEN: {"description": "continuing without the conversation token"},
-    status.HTTP_404_NOT_FOUND: {"description": "unknown conversation"},
-    status.HTTP_409_CONFLICT: {
-        "description": "Idempotency-Key reused for another message, or for a new conversation "
-        "started already"
-    },
-    status.HTTP_429_TOO_MANY_REQUESTS: {
-        "description": "too many messages from this client address or in this conversation "
-        "in the last minute; Retry-After says when to send again"
-    },
+    **refusals(
+        ANY_REQUEST,
+        A_BODY,
+        INVALID,
+        {
+            422: "text empty, only white space, or longer than server.max_message_chars",
+            403: "continuing without the conversation token",
+            404: "unknown conversation",
+            409: "Idempotency-Key reused for another message, or for a new conversation "
+            "started already",
+            429: "too many messages from this client address or in this conversation in the "
+            "last minute",
+        },
+    ),
 }
 STARTED_ALREADY = (
     "a conversation was started already with this Idempotency-Key and text, and only the request "
@@ -104,10 +109,10 @@ def _accept(
     limit = services.settings.server.max_message_chars
     if not text:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "text is empty")
-    if len(text) > limit:
+    if len(body.text) > limit:  # as sent, white space too: the document's maxLength
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"text is {len(text)} characters long; the limit is {limit}",
+            f"text is {len(body.text)} characters long; the limit is {limit}",
         )
     key = request.app.state.secret_key
     if conversation_id is not None and not token_matches(key, conversation_id, token):
