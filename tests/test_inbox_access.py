@@ -224,6 +224,11 @@ def test_overview_shows_todays_volumes(app_client: TestClient) -> None:
     today = page.text.split('id="today"')[1].split("</section>")[0]
     assert re.search(r"<strong>1</strong> messages", today)
     assert "resolved automatically" in today
+    # The report's headline figures for today: the one conversation went to a person.
+    headline = page.text.split('id="headline"')[1].split("</section>")[0]
+    assert re.search(r"<strong>100 %</strong> first-level escalation rate", headline)
+    assert re.search(r"<strong>0 %</strong> answered by the bot", headline)
+    assert "CSAT" in headline and "per conversation" in headline
 
 
 def test_holder_assigns_to_a_colleague_and_others_cannot_take_it(app_client: TestClient) -> None:

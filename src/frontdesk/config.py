@@ -56,6 +56,7 @@ class StoreSettings(Section):
         description="erase conversations with no activity for this many days, 1 or more (the "
         "workers check hourly; `frontdesk customers purge` at once); unset, kept until erased",
     )
+
     @field_validator("url")
     @classmethod
     def _known_engine(cls, url: str | None) -> str | None:

@@ -12,17 +12,15 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from frontdesk.clock import utcnow
+from frontdesk.analytics import today
 from frontdesk.contracts import Handoff, Outcome
 from frontdesk.handoffs.errors import HandoffError, NotForYourRole, UnknownHandoff
 from frontdesk.http import security
@@ -32,7 +30,6 @@ from frontdesk.http.security import StaffDep as ApiStaff
 from frontdesk.http.security import check_csrf, csrf_token, current_staff
 from frontdesk.runtime.services import Services
 from frontdesk.store.errors import UnknownConversation
-from frontdesk.store.metrics import service_metrics
 from frontdesk.store.staff import StaffUser, list_users
 from frontdesk.web.answers import outcome_for_section, section_answers
 
@@ -437,13 +434,15 @@ def _to_queue() -> RedirectResponse:
 
 @router.get("/overview", response_class=HTMLResponse)
 def overview(request: Request, services: ServicesDep, _staff: PageStaff) -> Response:
-    now = utcnow()
-    zone = ZoneInfo(services.settings.routing.business_hours.timezone)
-    midnight = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-    today = service_metrics(services.store, midnight.astimezone(UTC), now)
-    week = service_metrics(services.store, now - timedelta(days=7), now)
+    figures = today.overview(services.store, services.settings)
     return _render(
         request,
         "overview.html",
-        {"today": today, "week": week, "zone": str(zone), "open": services.store.list_handoffs()},
+        {
+            "today": figures.today,
+            "week": figures.week,
+            "zone": figures.zone,
+            "report": figures.report,
+            "open": services.store.list_handoffs(),
+        },
     )
