@@ -32,7 +32,7 @@ test-fast: $(VENV)/.test-deps
 # The pictures in docs/ are what the browser tests see.
 screenshots: $(VENV)/.test-deps
 	mkdir -p docs/screenshots
-	FRONTDESK_TEST_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/test_inbox_browser.py
+	FRONTDESK_TEST_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/test_inbox_browser.py tests/test_report_browser.py
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check src tests bench
