@@ -1,0 +1,1 @@
+"""The email channel: customers write in by email and get threaded answers by email."""
