@@ -13,6 +13,7 @@ $(BIN)/frontdesk: pyproject.toml
 $(VENV)/.test-deps: $(BIN)/frontdesk
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	scripts/install-chromium
+	scripts/install-swaks
 	touch $@
 
 serve: $(BIN)/frontdesk

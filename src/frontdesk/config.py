@@ -24,6 +24,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from frontdesk.channels.email.settings import EmailSettings
 from frontdesk.limit_settings import LimitSettings
 from frontdesk.llm.settings import RealtimeSettings, TokenPrice
 from frontdesk.observability.report_settings import ReportSettings
@@ -341,6 +342,7 @@ class Settings(BaseSettings):
     language: LanguageSettings = LanguageSettings()
     limits: LimitSettings = LimitSettings()
     observability: ObservabilitySettings = ObservabilitySettings()
+    email: EmailSettings = EmailSettings()
     report: ReportSettings = ReportSettings()
 
     @classmethod

@@ -28,6 +28,7 @@ from frontdesk.api.routes import (
     metrics,
     prometheus,
 )
+from frontdesk.channels.email.channel import start_email
 from frontdesk.config import Settings, get_settings
 from frontdesk.http.guards import (
     LimitBodySize,
@@ -64,9 +65,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             app.state.worker_thread.start()
         listener = open_metrics_listener(settings, services.queue, services.store)
+        email = start_email(services, receive=True)
         try:
             yield
         finally:
+            email.close()
             if listener is not None:
                 listener.close()
             if worker is not None:

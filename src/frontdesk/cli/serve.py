@@ -62,6 +62,7 @@ def run_worker(
     name: Annotated[str | None, typer.Option(help="consumer name; default host-pid")] = None,
 ) -> None:
     """Run a worker only (scale out: many workers on one PostgreSQL store and Redis queue)."""
+    from frontdesk.channels.email.channel import start_email
     from frontdesk.observability.exposition import open_metrics_listener
     from frontdesk.observability.logging import configure_logging
     from frontdesk.runtime.services import build_services
@@ -73,11 +74,13 @@ def run_worker(
     worker = services.worker(name)
     # A worker on another host has no API beside it: it serves its metrics on the port itself.
     listener = open_metrics_listener(settings, services.queue, services.store)
+    email = start_email(services, receive=False)  # the outbox sender, when a relay is set
     try:
         worker.run()
     except KeyboardInterrupt:
         pass
     finally:
+        email.close()
         if listener is not None:
             listener.close()
         services.close()

@@ -6,6 +6,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -73,11 +74,19 @@ class Intake:
         channel: Channel,
         conversation_id: str | None = None,
         idempotency_key: str | None = None,
+        customer_ref: str | None = None,
+        before_enqueue: Callable[[Accepted], None] | None = None,
     ) -> Accepted:
+        """`before_enqueue` stores what a channel keeps beside the message (an email's
+        headers) before a worker can see it."""
         started_ns = time.time_ns()
-        accepted = self.store.accept_message(text, channel, conversation_id, idempotency_key)
+        accepted = self.store.accept_message(
+            text, channel, conversation_id, idempotency_key, customer_ref
+        )
         message = accepted.message
         with bound_contextvars(message_id=message.id, conversation_id=message.conversation_id):
+            if before_enqueue is not None:
+                before_enqueue(accepted)
             if accepted.needs_enqueue:
                 self.queue.enqueue([message.id])
                 self.store.mark_enqueued([message.id])

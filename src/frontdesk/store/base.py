@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from frontdesk.clock import utcnow
 from frontdesk.contracts import Source
+from frontdesk.store.email_replies import queue_reply_email
 from frontdesk.store.tables import AuditRow, ReplyRow
 
 BOT_AUTHOR = "bot"
@@ -68,3 +69,4 @@ def add_reply(
     )
     session.add(reply)
     session.add(audit(author, "reply.sent", reply.id, {"message_id": message_id}))
+    queue_reply_email(session, reply, bot=author == BOT_AUTHOR, now=now)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -243,6 +245,54 @@ class OutboxRow(Base):
     status: Mapped[str] = mapped_column(String(16), server_default="pending")
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The email channel (channels/email): the Message-ID fixed when queued or claimed, so a
+    # resend after a crash carries the same one; threading headers; when it may be tried next.
+    message_id_header: Mapped[str | None] = mapped_column(String(250), index=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(250))
+    thread_references: Mapped[str | None] = mapped_column(Text)
+    auto_submitted: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    not_before: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class EmailMessageRow(Base):
+    """A received mail, by `key` (its Message-ID, or a digest when it has none): taken once.
+    `kind` is `message` (a customer message, `message_id`), `automatic` (an auto-reply, a list:
+    never answered), `bounce` (recorded against the reply it returns) or `rejected` (oversized
+    or unreadable: `raw` kept with the `reason`, for staff)."""
+
+    __tablename__ = "email_messages"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id"), index=True)
+    message_id_header: Mapped[str | None] = mapped_column(String(250), index=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(250))
+    thread_references: Mapped[str | None] = mapped_column(Text)
+    sender: Mapped[str | None] = mapped_column(String(254), index=True)
+    envelope_from: Mapped[str | None] = mapped_column(String(254))
+    mailbox: Mapped[str | None] = mapped_column(String(254))
+    subject: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class EmailAttachmentRow(Base):
+    """An attachment of a received mail: listed for staff, never read by an agent; `content`
+    is None when it was larger than `[email] max_attachment_bytes`."""
+
+    __tablename__ = "email_attachments"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    email_id: Mapped[str] = mapped_column(ForeignKey("email_messages.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(127))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class ToolEffectRow(Base):

@@ -1,0 +1,61 @@
+"""`frontdesk serve` with `[email]`: the app's start runs the SMTP receiver and the outbox
+sender, so a mail sent to it with swaks is answered by email through the relay, with nothing
+driven by the test but the mail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from email_peers import Relay, free_port, swaks
+from frontdesk.config import load_settings
+from frontdesk.server import create_app
+from test_email_channel import SUPPORT, plain, read_message_id
+
+
+@pytest.fixture
+def relay() -> Iterator[Relay]:
+    peer = Relay()
+    peer.controller.start()
+    yield peer
+    peer.controller.stop()
+
+
+def test_serve_receives_answers_and_sends_by_email(data_dir: Path, relay: Relay) -> None:
+    port = free_port()
+    settings = load_settings(
+        data_dir=data_dir,
+        email={
+            "address": SUPPORT,
+            "smtp_listen": f"127.0.0.1:{port}",
+            "relay_host": "127.0.0.1",
+            "relay_port": relay.port,
+            "relay_starttls": False,
+            "send_poll_seconds": 0.05,
+        },
+    )
+    raw = plain("where is my order?")
+    with TestClient(create_app(settings)):
+        assert "250 2.0.0 message" in swaks(port, raw, "customer@example.org")
+        [reply] = relay.wait_for(1)
+    assert reply["In-Reply-To"] == read_message_id(raw)
+    assert reply["To"] == "customer@example.org"
+    assert reply["Auto-Submitted"] == "auto-replied"
+
+
+def test_email_settings_refuse_unknown_keys_and_bad_listen_addresses() -> None:
+    from frontdesk.config import ConfigError
+
+    with pytest.raises(ConfigError, match="email"):
+        load_settings(email={"smtp_lisen": "127.0.0.1:2525"})
+    with pytest.raises(ConfigError, match="host:port"):
+        load_settings(email={"smtp_listen": "2525"})
+    with pytest.raises(ConfigError, match="without"):
+        load_settings(email={"address": "support+x@shop.example"})
+    assert load_settings(email={"smtp_listen": "127.0.0.1:2525"}).email.listen == (
+        "127.0.0.1",
+        2525,
+    )
