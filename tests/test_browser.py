@@ -96,6 +96,19 @@ def test_customer_types_and_sees_the_bot_reply(page: Page) -> None:
     expect(page.locator(".msg.bot")).to_contain_text("code")
 
 
+def test_customer_rates_the_answered_chat_in_one_click(page: Page, data_dir: Path) -> None:
+    say(page, "how do I use a discount code?")
+    expect(page.locator(".msg.bot")).to_contain_text("code", timeout=10_000)
+    page.locator(".rate").get_by_role("button", name="4").click()
+    expect(page.locator(".rate")).to_have_text("Thanks for your rating (4 out of 5).")
+    conversation_id = page.evaluate("localStorage.getItem('frontdesk.conversation')")
+    store = open_store(load_settings(data_dir=data_dir))
+    assert store.rating(conversation_id) == 4
+    store.engine.dispose()
+    page.reload()
+    expect(page.locator(".rate")).to_have_text("Thanks for your rating (4 out of 5).")
+
+
 def test_handed_off_message_shows_the_person_reply_without_reload(
     page: Page, server: ServerProcess
 ) -> None:

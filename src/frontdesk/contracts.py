@@ -387,3 +387,11 @@ class OutboundEmail(Contract):
     recipient: str = Field(max_length=254)
     subject: str = Field(max_length=200)
     body: str
+
+
+class Satisfaction(Contract):
+    """Customer satisfaction over a set of rated conversations."""
+
+    ratings: int
+    mean: float = Field(description="mean rating, 1 to 5")
+    csat: float = Field(description="share of ratings of 4 or 5")

@@ -27,6 +27,7 @@ from frontdesk.api.routes import (
     messages,
     metrics,
     prometheus,
+    ratings,
 )
 from frontdesk.channels.email.channel import start_email
 from frontdesk.config import Settings, get_settings
@@ -100,7 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(inbox.SignInRequired, _sign_in_first)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for module in (messages, conversations, handoffs, metrics, prometheus, auth, health, inbox):
+    routers = (messages, conversations, ratings, handoffs, metrics, prometheus, auth, health, inbox)
+    for module in routers:
         app.include_router(module.router)
     app.mount(
         "/inbox/static",

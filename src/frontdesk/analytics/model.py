@@ -80,6 +80,7 @@ class Latency(Figures):
 class Csat(Figures):
     ratings: int
     average: float | None
+    satisfied: float | None = Field(description="CSAT: the share of ratings of 4 or 5")
     per_tier: dict[str, float | None]
 
 

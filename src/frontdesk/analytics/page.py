@@ -189,7 +189,8 @@ def _csat(report: Report) -> str:
                 ("tier", "average rating"),
                 [("all", csat.average), *csat.per_tier.items()],
             )
-            + f'<p class="note">{csat.ratings} ratings</p>'
+            + f'<p class="note">{csat.ratings} ratings; CSAT (4 or 5 of 5) '
+            f"{_pct(csat.satisfied)}</p>"
         )
     return f'<section id="csat"><h2>Customer satisfaction</h2>\n{inner}</section>'
 

@@ -1,11 +1,6 @@
-"""Customer satisfaction for the report: the place where the ratings will be read.
-
-No ratings are stored yet (issue 18, point 3 adds a `ratings` store: a rating per conversation
-after a resolved chat or from an email reply's link). Until then `csat_figures` answers None
-and the page says "no ratings yet"; it invents nothing. When the store exists, read it here:
-the ratings of conversations resolved in the window, their count, their average and the
-average per tier, as `Csat`.
-"""
+"""Customer satisfaction for the report: the ratings customers gave in the window (one per
+conversation, 1 to 5, from the chat or an email's link; store/ratings.py), overall and per the
+highest tier that worked on the conversation."""
 
 from __future__ import annotations
 
@@ -16,5 +11,16 @@ from frontdesk.store.repository import Store
 
 
 def csat_figures(store: Store, since: datetime, until: datetime) -> Csat | None:
-    """The window's ratings, or None while no ratings are stored."""
-    return None
+    """The window's ratings, or None when nobody rated in it."""
+    rated = store.satisfaction(since, until)
+    overall = rated.pop("all", None)
+    if overall is None:
+        return None
+    return Csat(
+        ratings=overall.ratings,
+        average=overall.mean,
+        satisfied=overall.csat,
+        per_tier={
+            tier: rated[tier].mean for tier in ("auto", "human", "specialist") if tier in rated
+        },
+    )

@@ -1,6 +1,6 @@
 """All reads and writes of conversations, messages, decisions, replies, handoffs, audit
-records, the outbox and
-customers' data rights.
+records, the outbox,
+customers' data rights and their ratings.
 
 One implementation serves SQLite and PostgreSQL: SQLAlchemy is the seam between the two engines.
 Every write that must happen together happens in one transaction. The methods live with their
@@ -14,8 +14,17 @@ from frontdesk.store.handoffs import HandoffsStore
 from frontdesk.store.intake import IntakeStore
 from frontdesk.store.outbox import OutboxStore
 from frontdesk.store.outcomes import OutcomesStore
+from frontdesk.store.ratings import RatingsStore
 from frontdesk.store.views import ViewsStore
 
 
-class Store(IntakeStore, OutcomesStore, HandoffsStore, ViewsStore, OutboxStore, DataRightsStore):
+class Store(
+    IntakeStore,
+    OutcomesStore,
+    HandoffsStore,
+    ViewsStore,
+    OutboxStore,
+    DataRightsStore,
+    RatingsStore,
+):
     pass

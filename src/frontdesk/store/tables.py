@@ -371,3 +371,17 @@ class StaffSessionRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class RatingRow(Base):
+    """The customer's satisfaction with a conversation, 1 (bad) to 5 (very good), one per
+    conversation (a new rating replaces the old), with the highest tier that worked on it."""
+
+    __tablename__ = "ratings"
+
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
+    score: Mapped[int] = mapped_column(Integer)
+    tier: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))
+    rated_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
