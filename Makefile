@@ -14,6 +14,7 @@ $(VENV)/.test-deps: $(BIN)/frontdesk
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	scripts/install-chromium
 	scripts/install-swaks
+	scripts/install-dovecot
 	touch $@
 
 serve: $(BIN)/frontdesk

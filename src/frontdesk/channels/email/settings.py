@@ -4,6 +4,7 @@ limits that keep mail from flooding or looping (docs/email.md)."""
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -76,6 +77,32 @@ class EmailSettings(Section):
         "with the same Message-ID",
     )
 
+    imap_host: str | None = Field(
+        None,
+        description="an IMAP server whose mailbox frontdesk polls (an existing support mailbox); "
+        "unset, no polling",
+    )
+    imap_port: int = Field(993, ge=1, le=65535, description="the IMAP port, 1 to 65535")
+    imap_security: Literal["ssl", "starttls", "none"] = Field(
+        "ssl",
+        description='"ssl" (IMAPS, port 993), "starttls" (port 143, upgraded) or "none" (only '
+        "on loopback)",
+    )
+    imap_username: str | None = Field(None, description="the mailbox login")
+    imap_password_env: str = Field(
+        "FRONTDESK_IMAP_PASSWORD",
+        description="the environment variable holding the mailbox password",
+    )
+    imap_folder: str = Field("INBOX", description="the folder polled")
+    imap_move_to: str | None = Field(
+        None,
+        description="a folder each taken mail is moved to once stored; unset, it stays, flagged "
+        "$FrontdeskTaken and seen",
+    )
+    imap_poll_seconds: float = Field(
+        30.0, gt=0, le=3600, description="seconds between polls of the mailbox, above 0 and ≤ 3600"
+    )
+
     @field_validator("smtp_listen")
     @classmethod
     def _host_port(cls, value: str | None) -> str | None:
@@ -98,6 +125,10 @@ class EmailSettings(Section):
             return None
         host, port = self.smtp_listen.rsplit(":", 1)
         return host.strip("[]"), int(port)
+
+    @property
+    def polls(self) -> bool:
+        return self.imap_host is not None and self.imap_username is not None
 
     @property
     def sends(self) -> bool:
