@@ -43,11 +43,11 @@ class Relay:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
         assert isinstance(message, EmailMessage)
+        if self.on_message is not None:  # before the mail counts as received: a test that
+            self.on_message(message)  # waits for it sees what on_message did
         with self.changed:
             self.received.append(message)
             self.changed.notify_all()
-        if self.on_message is not None:
-            self.on_message(message)
         return "250 2.0.0 queued"
 
     def wait_for(self, count: int, timeout: float = 30) -> list[EmailMessage]:

@@ -4,6 +4,7 @@ driven by the test but the mail."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,9 @@ from fastapi.testclient import TestClient
 from email_peers import Relay, free_port, swaks
 from frontdesk.config import load_settings
 from frontdesk.server import create_app
+from frontdesk.store.database import create_store_engine
+from frontdesk.store.email import EmailStore
+from server import ServerProcess
 from test_email_channel import SUPPORT, plain, read_message_id
 
 
@@ -59,3 +63,51 @@ def test_email_settings_refuse_unknown_keys_and_bad_listen_addresses() -> None:
         "127.0.0.1",
         2525,
     )
+
+
+@pytest.mark.slow
+def test_serve_killed_mid_send_sends_again_with_the_same_message_id(
+    data_dir: Path, tmp_path: Path, relay: Relay
+) -> None:
+    """`frontdesk serve` is SIGKILLed the moment the relay has its reply, before it can mark it
+    sent; started again, it sends that reply once more with the same Message-ID (after the
+    lease), and never a third time."""
+    smtp_port = free_port()
+    config = tmp_path / "frontdesk.toml"
+    config.write_text(
+        f"""
+[email]
+address = "{SUPPORT}"
+smtp_listen = "127.0.0.1:{smtp_port}"
+relay_host = "127.0.0.1"
+relay_port = {relay.port}
+relay_starttls = false
+send_poll_seconds = 0.1
+sending_lease_seconds = 1
+"""
+    )
+    env = {"FRONTDESK_DATA_DIR": str(data_dir), "FRONTDESK_CONFIG": str(config)}
+    server = ServerProcess(env, tmp_path / "server.log")
+    server.start()
+    try:
+        relay.on_message = lambda _message: server.kill()
+        raw = plain("where is my order?")
+        assert "250 2.0.0 message" in swaks(smtp_port, raw, "customer@example.org")
+        [first] = relay.wait_for(1)
+        assert server.process is not None and server.process.returncode == -signal.SIGKILL
+        relay.on_message = None
+        server.start()
+        _, again = relay.wait_for(2)
+        assert again["Message-ID"] == first["Message-ID"]
+        assert again["In-Reply-To"] == read_message_id(raw)
+    finally:
+        server.stop()
+    store = EmailStore(create_store_engine(load_settings(data_dir=data_dir).store_url))
+    [row] = store.outbox_rows()
+    assert (row.status, row.attempts, row.message_id_header) == (
+        "sent",
+        2,
+        first["Message-ID"],
+    )
+    store.engine.dispose()
+    assert len(relay.received) == 2
