@@ -38,7 +38,16 @@ class Relay:
         self.received: list[EmailMessage] = []
         self.changed = threading.Condition()
         self.on_message: Callable[[EmailMessage], None] | None = None
+        self.refused: set[str] = set()  # recipients answered 550, as a mailbox that is gone
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if address in self.refused:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = BytesParser(policy=policy.default).parsebytes(envelope.original_content)

@@ -446,3 +446,31 @@ def test_chat_replies_queue_no_email(desk: Desk) -> None:
     assert desk.answer() == 0
     assert desk.services.store.conversation(accepted.message.conversation_id).replies
     assert desk.mail.outbox_rows() == []
+
+
+def test_a_relay_that_is_down_is_tried_again_later(desk: Desk, clock: MovedClock) -> None:
+    desk.send(plain("where is my order?"))
+    while desk.worker.run_once():
+        pass
+    unreachable = desk.options.model_copy(update={"relay_port": free_port()})
+    assert OutboxSender(desk.mail, unreachable).drain_once() == 1
+    [row] = desk.mail.outbox_rows()
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.last_error is not None and "ConnectionRefusedError" in row.last_error
+    assert desk.sender.drain_once() == 0  # not before its retry time
+    clock.advance(timedelta(seconds=31))
+    assert desk.sender.drain_once() == 1
+    [row] = desk.mail.outbox_rows()
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert len(desk.relay.wait_for(1)) == 1
+
+
+def test_a_refused_recipient_fails_at_once(desk: Desk) -> None:
+    desk.relay.refused.add("gone@example.org")
+    desk.send(plain("where is my order?", sender="gone@example.org"), "gone@example.org")
+    assert desk.answer() == 1
+    [row] = desk.mail.outbox_rows()
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert row.last_error is not None and "550" in row.last_error
+    assert desk.sender.drain_once() == 0
+    assert desk.relay.received == []

@@ -32,7 +32,12 @@ from frontdesk.store.email_replies import conversation_tag
 
 log = structlog.get_logger(__name__)
 
-PERMANENT = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused)
+
+def _permanent(exc: smtplib.SMTPException) -> bool:
+    """A 5xx answer (or every recipient refused): trying again cannot help."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
 
 
 def relay_password(options: EmailSettings) -> str | None:
@@ -90,20 +95,26 @@ class OutboxSender:
             return
         try:
             self._deliver(self.message_of(email))
-        except PERMANENT as exc:
+        except smtplib.SMTPException as exc:
+            if not _permanent(exc):
+                self._retry_later(email, exc)
+                return
             self.store.mark_email(email.id, "failed", f"refused by the relay: {exc}")
             return
-        except (smtplib.SMTPException, OSError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            if email.attempts >= self.options.send_attempts:
-                self.store.mark_email(email.id, "failed", error)
-            else:
-                delay = timedelta(seconds=min(3600, 30 * 2 ** (email.attempts - 1)))
-                self.store.mark_email(email.id, "pending", error, utcnow() + delay)
-            log.warning("email.send_failed", outbox_id=email.id, error=error)
+        except OSError as exc:
+            self._retry_later(email, exc)
             return
         self.store.mark_email(email.id, "sent")
         log.info("email.sent", outbox_id=email.id, message_id=email.message_id_header)
+
+    def _retry_later(self, email: Claimed, exc: Exception) -> None:
+        error = f"{type(exc).__name__}: {exc}"
+        if email.attempts >= self.options.send_attempts:
+            self.store.mark_email(email.id, "failed", error)
+        else:
+            delay = timedelta(seconds=min(3600, 30 * 2 ** (email.attempts - 1)))
+            self.store.mark_email(email.id, "pending", error, utcnow() + delay)
+        log.warning("email.send_failed", outbox_id=email.id, error=error)
 
     def _over_limit(self, recipient: str) -> bool:
         since = utcnow() - timedelta(hours=1)
