@@ -12,10 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from email_peers import Relay, free_port, swaks
+from frontdesk.channels.email.inbound import EmailInbox
 from frontdesk.config import load_settings
+from frontdesk.queue import open_queue
+from frontdesk.runtime.services import Intake
 from frontdesk.server import create_app
 from frontdesk.store.database import create_store_engine
 from frontdesk.store.email import EmailStore
+from frontdesk.store.repository import Store
 from server import ServerProcess
 from test_email_channel import SUPPORT, plain, read_message_id
 
@@ -111,3 +115,32 @@ sending_lease_seconds = 1
     )
     store.engine.dispose()
     assert len(relay.received) == 2
+
+
+def test_a_worker_process_sends_the_replies_it_writes(
+    data_dir: Path, tmp_path: Path, relay: Relay
+) -> None:
+    """`frontdesk worker` (no API beside it) runs the outbox sender too."""
+    env = {
+        "FRONTDESK_DATA_DIR": str(data_dir),
+        "FRONTDESK_EMAIL__ADDRESS": SUPPORT,
+        "FRONTDESK_EMAIL__RELAY_HOST": "127.0.0.1",
+        "FRONTDESK_EMAIL__RELAY_PORT": str(relay.port),
+        "FRONTDESK_EMAIL__RELAY_STARTTLS": "false",
+        "FRONTDESK_EMAIL__SEND_POLL_SECONDS": "0.1",
+    }
+    worker = ServerProcess(env, tmp_path / "worker.log", command=("worker",))
+    worker.start(wait_ready=False)
+    try:
+        settings = load_settings(data_dir=data_dir)
+        store = Store(create_store_engine(settings.store_url))
+        queue = open_queue(settings)
+        inbox = EmailInbox(EmailStore(store.engine), Intake(store, queue), settings.email, 4000)
+        raw = plain("where is my order?")
+        assert inbox.receive(raw, "customer@example.org").kind == "message"
+        [reply] = relay.wait_for(1, timeout=120)
+        assert reply["In-Reply-To"] == read_message_id(raw)
+        queue.close()
+        store.engine.dispose()
+    finally:
+        worker.stop()
