@@ -10,7 +10,8 @@ Prints one JSON document.
 without it a first start trains one in a temporary folder (minutes). The texts are distinct turns
 of the project's evaluation set, each sent once. The pipeline is timed per round of --messages
 messages, the rounds alternating recorder on and off; `recorder_us_per_message` times the
-recorder alone over the stored outcomes, which is the figure to compare with the pipeline's.
+recorder alone over the stored outcomes, which is the figure to compare with the pipeline's;
+`tracing` times OpenTelemetry's spans of those outcomes the same way (off by default).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from frontdesk.config import load_settings
 from frontdesk.contracts import TurnOutcome
@@ -34,6 +37,7 @@ from frontdesk.evaluation.dataset import load_items
 from frontdesk.observability.exposition import readings_of, render, scrape_registry
 from frontdesk.observability.logging import configure_logging
 from frontdesk.observability.metrics import RECORDER, NoRecorder, Recorder
+from frontdesk.observability.tracing import MessageTracer
 from frontdesk.runtime.services import Services, build_services
 
 
@@ -69,6 +73,34 @@ def recorder_cost(outcomes: list[TurnOutcome], repeats: int) -> float:
             RECORDER.stored(outcome, ())
         passes.append((time.perf_counter() - started) * 1e6 / len(outcomes))
     return statistics.median(passes)
+
+
+def tracer_cost(outcomes: list[TurnOutcome], repeats: int) -> dict[str, float]:
+    """Microseconds per message of OpenTelemetry tracing (`[observability] otlp_endpoint`), the
+    median of `repeats` passes: the intake's and the worker's spans made and handed to the batch
+    processor (the message's own thread), and their OTLP protobuf encoding (the exporter's
+    thread); the HTTP post to a collector is not in it."""
+    kept = InMemorySpanExporter()
+    tracer = MessageTracer(kept)
+    passes = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for outcome in outcomes:
+            tracer.accepted(outcome.message, time.time_ns(), True)
+            tracer.decided(outcome)
+        passes.append((time.perf_counter() - started) * 1e6 / len(outcomes))
+    tracer.shutdown()
+    spans = kept.get_finished_spans()
+    encodings = []
+    for _ in range(5):
+        started = time.perf_counter()
+        encode_spans(spans).SerializeToString()
+        encodings.append((time.perf_counter() - started) * 1e6 / (len(outcomes) * repeats))
+    return {
+        "spans_us_per_message": round(statistics.median(passes), 2),
+        "encoding_us_per_message": round(statistics.median(encodings), 2),
+        "spans_per_message": round(len(spans) / (len(outcomes) * repeats), 2),
+    }
 
 
 def scrape_cost(services: Services, scrapes: int) -> dict[str, float]:
@@ -121,6 +153,7 @@ def main() -> None:
                 (on if recording else off).append(ms)
             outcomes = collected.outcomes
             recorder_us = recorder_cost(outcomes, repeats=50)
+            tracing = tracer_cost(outcomes, repeats=10)
             scrape = scrape_cost(services, args.scrapes)
         finally:
             services.close()
@@ -143,6 +176,7 @@ def main() -> None:
                 },
                 "recorder_share_of_pipeline": f"{recorder_us / 1000 / pipeline_off:.3%}",
                 "scrape": {**scrape, "scrapes": args.scrapes},
+                "tracing": tracing,
             },
             indent=2,
         )
