@@ -12,10 +12,14 @@ from pathlib import Path
 import pytest
 
 from conftest import MovedClock
+from email_peers import Relay
+from frontdesk.channels.email.sender import OutboxSender
+from frontdesk.channels.email.settings import EmailSettings
 from frontdesk.commerce.embedded import EmbeddedShop
 from frontdesk.config import ConfigError, load_settings
 from frontdesk.contracts import OutboundEmail
 from frontdesk.runtime.services import Services, build_services, toolbox_of
+from frontdesk.store.email import EmailStore
 from frontdesk.tools.toolbox import Toolbox, ToolState, Turn
 from realtime_chat import Chat, find, orders_of
 
@@ -143,3 +147,40 @@ def test_the_code_tool_is_offered_only_with_codes(data_dir: Path, services: Serv
 def test_a_bad_verify_setting_names_the_key() -> None:
     with pytest.raises(ConfigError, match=r"realtime\.verify"):
         load_settings(realtime={"verify": "sms"})
+
+
+def test_the_code_arrives_by_email_through_the_relay(data_dir: Path) -> None:
+    """The whole path: the chat asks for the code, the email channel's sender hands the code's
+    email to a real SMTP relay on loopback, and the code in that mail identifies the customer."""
+    relay = Relay()
+    relay.controller.start()
+    settings = load_settings(data_dir=data_dir, realtime={"verify": "email_code"})
+    settings = settings.model_copy(
+        update={
+            "email": EmailSettings(
+                address="support@harbor.example",
+                relay_host="127.0.0.1",
+                relay_port=relay.port,
+                relay_starttls=False,
+            )
+        }
+    )
+    services = build_services(settings)
+    try:
+        customer, _ = find("delivered")
+        chat = Chat(services)
+        chat.say("has my package shipped yet?")
+        assert "6-digit code" in chat.say(f"my email is {customer.email}")
+        sender = OutboxSender(EmailStore(services.store.engine), settings.email)
+        assert sender.drain_once() == 1
+        [mail] = relay.wait_for(1)
+        assert mail["To"] == customer.email and "verification code" in mail["Subject"]
+        body = mail.get_body(("plain",))
+        assert body is not None
+        code = re.search(r"\b(\d{6})\b", body.get_content())
+        assert code is not None
+        reply = chat.say(code.group(1))
+        assert all(order.order_id in reply for order in orders_of(customer))
+    finally:
+        services.close()
+        relay.controller.stop()
