@@ -34,8 +34,9 @@ class DeadLetter:
 
 
 class Queue(Protocol):
-    def enqueue(self, message_ids: list[str]) -> None:
-        """Queue these messages; one already queued, leased or delayed is left as it is."""
+    def enqueue(self, message_ids: list[str]) -> int:
+        """Queue these messages; one already queued, leased or delayed is left as it is.
+        Returns how many were queued (those that had no job)."""
         ...
 
     def claim(self, consumer: str, max_jobs: int, wait_seconds: float) -> list[Job]:

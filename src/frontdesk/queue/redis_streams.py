@@ -15,15 +15,22 @@ removes the old one last, so a failure part-way leaves the job where it was.
 Retry due times come from `clock` (epoch seconds, `frontdesk.clock` by default). Lease expiry is
 measured by the Redis server itself (XAUTOCLAIM's min-idle-time against the entry's delivery
 time), so no client clock can move it.
+
+A Redis restarted without its data (no persistence, or a failover to an empty replica) has no
+consumer group: every command that needs it makes the group again and runs once more, so the
+workers go on with what is queued from then on. The jobs the old server held are gone with it;
+the store still has their messages as `enqueued` and not processed, and the workers' sweep
+enqueues them again (`Worker.requeue_stranded`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import cast
+from typing import TypeVar, cast
 
 import redis
+import structlog
 
 from frontdesk.clock import epoch_seconds
 from frontdesk.queue.base import DeadLetter, Job
@@ -32,6 +39,10 @@ from frontdesk.queue.base import DeadLetter, Job
 # decoded, with scores or without); the client here decodes responses, so these are its shapes.
 Fields = dict[str, str]
 Entry = tuple[str, Fields]
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 PROMOTE_BATCH = 100
 STREAM_ID = re.compile(r"[0-9]{1,19}-[0-9]{1,19}")
@@ -156,11 +167,27 @@ class RedisStreamsQueue:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    def enqueue(self, message_ids: list[str]) -> None:
-        if message_ids:
-            self._enqueue(keys=[self.stream, self.queued], args=message_ids)
+    def _in_group(self, call: Callable[[], T]) -> T:
+        """`call`, made again once after recreating the consumer group if the server has none
+        (it restarted empty): entries enqueued since then are delivered from the start."""
+        try:
+            return call()
+        except redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+        log.warning("queue.group_recreated", stream=self.stream, group=self.group)
+        self._ensure_group()
+        return call()
+
+    def enqueue(self, message_ids: list[str]) -> int:
+        if not message_ids:
+            return 0
+        return cast(int, self._enqueue(keys=[self.stream, self.queued], args=message_ids))
 
     def claim(self, consumer: str, max_jobs: int, wait_seconds: float) -> list[Job]:
+        return self._in_group(lambda: self._claim(consumer, max_jobs, wait_seconds))
+
+    def _claim(self, consumer: str, max_jobs: int, wait_seconds: float) -> list[Job]:
         self._promote(keys=[self.delayed, self.stream], args=[self.clock(), PROMOTE_BATCH])
         jobs = self._reclaim_stale(consumer, max_jobs)
         if len(jobs) < max_jobs:
@@ -208,15 +235,23 @@ class RedisStreamsQueue:
             return self._bury(job, error, job.attempt)
         member = f"{job.message_id}|{job.attempt}"
         due = self.clock() + delay_seconds
-        self._retry(keys=[self.stream, self.delayed], args=[self.group, job.receipt, member, due])
+        keys = [self.stream, self.delayed]
+        args: list[str | float] = [self.group, job.receipt, member, due]
+        self._in_group(lambda: self._retry(keys=keys, args=args))
         return None
 
     def _bury(self, job: Job, error: str, attempts: int) -> DeadLetter | None:
         died_at = self.clock()
-        dead_id = self._bury_script(
-            keys=[self.stream, self.queued, self.dead],
-            args=[self.group, job.receipt, job.message_id, attempts, error, died_at],
-        )
+        keys = [self.stream, self.queued, self.dead]
+        args: list[str | float] = [
+            self.group,
+            job.receipt,
+            job.message_id,
+            attempts,
+            error,
+            died_at,
+        ]
+        dead_id = self._in_group(lambda: self._bury_script(keys=keys, args=args))
         if dead_id is None:  # acknowledged or buried by another worker meanwhile
             return None
         return DeadLetter(cast(str, dead_id), job.message_id, attempts, error, died_at)

@@ -78,16 +78,17 @@ class SqliteQueue:
             self._local.connection = connection
         return connection
 
-    def enqueue(self, message_ids: list[str]) -> None:
+    def enqueue(self, message_ids: list[str]) -> int:
         now = self.clock()
         with self._transaction() as db:
             # A message already queued keeps its place and counter: enqueueing is idempotent.
-            db.executemany(
+            added = db.executemany(
                 "INSERT OR IGNORE INTO jobs (message_id, available_at) VALUES (?, ?)",
                 [(message_id, now) for message_id in message_ids],
-            )
+            ).rowcount
         with self._wakeup:
             self._wakeup.notify_all()
+        return max(added, 0)
 
     def claim(self, consumer: str, max_jobs: int, wait_seconds: float) -> list[Job]:
         deadline = time.monotonic() + wait_seconds

@@ -108,10 +108,13 @@ class Worker:
             log.info("retention.erased", conversations=erased.conversations)
 
     def requeue_stranded(self) -> None:
-        """Enqueue messages stored by an intake that died before it could enqueue them."""
+        """Enqueue the messages not processed one lease after they arrived: stored by an intake
+        that died before it could enqueue them, or lost by a queue that restarted empty. A
+        message the queue still holds (waiting, leased or delayed) keeps its job."""
         self._last_sweep = time.monotonic()
         stranded = self.store.stranded_messages(older_than=self.stranded_after)
         if stranded:
-            log.warning("intake.requeued_stranded", count=len(stranded))
-            self.queue.enqueue(stranded)
+            added = self.queue.enqueue(stranded)
+            if added:
+                log.warning("intake.requeued_stranded", count=added)
             self.store.mark_enqueued(stranded)

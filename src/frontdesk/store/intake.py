@@ -103,13 +103,20 @@ class IntakeStore(StoreBase):
             )
 
     def stranded_messages(self, older_than: timedelta, limit: int = 1000) -> list[str]:
-        """Messages stored but never handed to the queue (the process died in between)."""
+        """Messages received before `older_than` ago and not processed yet, oldest first: those
+        stored but never handed to the queue (the process died in between, state `accepted`),
+        and those handed to it (`enqueued`) that a queue may have lost since, as a Redis does
+        when it restarts without persistence. Enqueueing is idempotent, so offering the queue
+        a message it still holds changes nothing."""
         cutoff = utcnow() - older_than
         with self.session() as session:
             return list(
                 session.scalars(
                     select(MessageRow.id)
-                    .where(MessageRow.state == "accepted", MessageRow.received_at < cutoff)
+                    .where(
+                        MessageRow.state.in_(("accepted", "enqueued")),
+                        MessageRow.received_at < cutoff,
+                    )
                     .order_by(MessageRow.received_at)
                     .limit(limit)
                 )
