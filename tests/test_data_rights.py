@@ -14,10 +14,16 @@ from typer.testing import CliRunner
 
 from conftest import MovedClock
 from frontdesk.cli.main import app
+from frontdesk.clock import utcnow
 from frontdesk.config import Settings, get_settings
 from frontdesk.runtime.services import Services
 from frontdesk.store.staff import StaffUser, add_user
-from frontdesk.store.tables import AuditRow, ConversationRow
+from frontdesk.store.tables import (
+    AuditRow,
+    ConversationRow,
+    EmailAttachmentRow,
+    EmailMessageRow,
+)
 from realtime_chat import Chat, find, orders_of
 
 runner = CliRunner()
@@ -147,3 +153,43 @@ def _environment(settings: Settings) -> dict[str, str]:
     if settings.store.url:
         environment["FRONTDESK_STORE__URL"] = settings.store.url
     return environment
+
+
+def test_erasing_an_email_customer_empties_the_mail_received(services: Services) -> None:
+    email = "winifred@example.org"
+    accepted = services.store.accept_message(
+        "my kettle whistles off key", "email", customer_ref=email
+    )
+    now = utcnow()
+    with services.store.session() as session:
+        for key, conversation, kind in (
+            ("<a1@example.org>", accepted.message.conversation_id, "message"),
+            ("<a2@example.org>", None, "rejected"),  # too large: joined no conversation
+        ):
+            mail = EmailMessageRow(
+                id=key[2:4] + "0" * 30, key=key, kind=kind, conversation_id=conversation,
+                message_id=accepted.message.id if conversation else None, sender=email,
+                subject="Kettle", text="my kettle whistles off key", size=120,
+                raw=b"From: winifred@example.org\r\n\r\nmy kettle whistles off key",
+                message_id_header=key, received_at=now,
+            )  # fmt: skip
+            session.add(mail)
+            session.flush()
+            session.add(
+                EmailAttachmentRow(
+                    id=key[2:4] + "1" * 30,
+                    email_id=mail.id,
+                    name="kettle.jpg",
+                    content_type="image/jpeg",
+                    size=3,
+                    content=b"\xff\xd8\xff",
+                )
+            )
+    erased = services.store.erase(services.store.conversations_of(email), email, actor="test")
+    assert (erased.conversations, erased.mails) == (1, 2)
+    stored = everything_stored(services)
+    for trace in (email, "kettle whistles", "kettle.jpg", "Kettle"):
+        assert trace not in stored, trace
+    with services.store.session() as session:
+        keys = set(session.scalars(select(EmailMessageRow.key)))
+    assert keys >= {"<a1@example.org>", "<a2@example.org>"}  # a mail delivered again is known

@@ -89,7 +89,8 @@ def erase(
     erased = store.erase(ids, email, actor="cli")
     console.print(
         f"erased {erased.conversations} conversations: {erased.messages} messages, "
-        f"{erased.replies} replies, {erased.handoffs} handoffs, {erased.emails} emails"
+        f"{erased.replies} replies, {erased.handoffs} handoffs, {erased.emails} emails queued, "
+        f"{erased.mails} received"
     )
 
 

@@ -4,8 +4,9 @@ customer's, and erasing them, on request or past the retention period.
 Erasing keeps what the service needs to account for its decisions and nothing the customer
 wrote or was told: the message, decision and handoff rows stay (intent, confidence, tier, the
 rules that fired, times, handle time), with every text, tool argument and tool result, the
-handoff packet's transcript, draft and case, the replies, the dialogue memory and the outbox's
-emails removed. Each erasure is audited with counts only.
+handoff packet's transcript, draft and case, the replies, the dialogue memory, the outbox's
+emails and the received mail (its text, headers, raw bytes and attachments) removed. Each
+erasure is audited with counts only.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from frontdesk.store.tables import (
     ConversationRow,
     DecisionRow,
     DialogueStateRow,
+    EmailAttachmentRow,
+    EmailMessageRow,
     HandoffRow,
     MessageRow,
     OutboxRow,
@@ -42,7 +45,8 @@ class Erasure:
     messages: int
     replies: int
     handoffs: int
-    emails: int
+    emails: int  # queued to be sent
+    mails: int  # received by the email channel
 
 
 class DataRightsStore(StoreBase):
@@ -107,6 +111,7 @@ class DataRightsStore(StoreBase):
                 replies=_erase_replies(session, conversation_ids),
                 handoffs=_erase_handoffs(session, conversation_ids),
                 emails=_erase_emails(session, conversation_ids, email),
+                mails=_erase_mails(session, conversation_ids, email),
             )
             session.execute(
                 delete(DialogueStateRow).where(
@@ -182,6 +187,34 @@ def _erase_emails(session: Session, conversation_ids: list[str], email: str | No
         queued = or_(queued, func.lower(OutboxRow.recipient) == email.strip().lower())
     ids = list(session.scalars(select(OutboxRow.id).where(queued)))
     session.execute(delete(OutboxRow).where(OutboxRow.id.in_(ids)))
+    return len(ids)
+
+
+def _erase_mails(session: Session, conversation_ids: list[str], email: str | None) -> int:
+    """Mail received in the conversations (and, with `email`, any from that address, such as
+    rejected mail that joined none): attachments deleted, everything read from the mail emptied;
+    the key stays, so a mail delivered again is still known and not taken a second time."""
+    received: ColumnElement[bool] = EmailMessageRow.conversation_id.in_(conversation_ids)
+    if email is not None:
+        received = or_(received, func.lower(EmailMessageRow.sender) == email.strip().lower())
+    ids = list(session.scalars(select(EmailMessageRow.id).where(received)))
+    session.execute(delete(EmailAttachmentRow).where(EmailAttachmentRow.email_id.in_(ids)))
+    session.execute(
+        update(EmailMessageRow)
+        .where(EmailMessageRow.id.in_(ids))
+        .values(
+            sender=None,
+            envelope_from=None,
+            mailbox=None,
+            subject=None,
+            text=None,
+            raw=None,
+            reason=None,
+            message_id_header=None,
+            in_reply_to=None,
+            thread_references=None,
+        )
+    )
     return len(ids)
 
 
