@@ -1,8 +1,11 @@
 """The deployment's secret key: signs conversation tokens and staff cookies, and derives the
-one-time codes of email verification. Configured, or generated once per data directory."""
+one-time codes of email verification and the rating links of email replies. Configured, or
+generated once per data directory."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -22,3 +25,15 @@ def secret_key(settings: Settings) -> str:
         with os.fdopen(descriptor, "w") as file:
             file.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+def rating_token(key: str, conversation_id: str) -> str:
+    """What an email's rating link carries: it may rate the conversation, not read it."""
+    digest = hmac.new(key.encode(), f"rating:{conversation_id}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:32]
+
+
+def rating_link(public_url: str, key: str, conversation_id: str, score: int) -> str:
+    """The link of an email reply that rates its conversation `score` (1 to 5)."""
+    token = rating_token(key, conversation_id)
+    return f"{public_url.rstrip('/')}/rate/{conversation_id}?score={score}&t={token}"

@@ -56,6 +56,7 @@ class Claimed:
     auto_submitted: bool
     conversation_id: str | None
     attempts: int
+    purpose: str = "reply"
 
 
 class EmailStore(StoreBase):
@@ -208,6 +209,7 @@ class EmailStore(StoreBase):
                         row.auto_submitted,
                         row.conversation_id,
                         row.attempts + 1,
+                        row.purpose,
                     )
                 )
         return claimed

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import html
 from typing import Annotated
@@ -15,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from frontdesk.api.responses import A_BODY, ANY_REQUEST, INVALID, refusals
 from frontdesk.http.deps import ID_PATTERN, ServicesDep
 from frontdesk.http.security import TOKEN_HEADER, ConversationToken, token_matches
+from frontdesk.keys import rating_token
 from frontdesk.runtime.services import Services
 from frontdesk.store.errors import UnknownConversation
 from frontdesk.store.ratings import RatingSource
@@ -34,18 +34,6 @@ class NewRating(BaseModel):
 class Rating(BaseModel):
     conversation_id: str
     score: int
-
-
-def rating_token(key: str, conversation_id: str) -> str:
-    """What an email's rating link carries: it may rate the conversation, not read it."""
-    digest = hmac.new(key.encode(), f"rating:{conversation_id}".encode(), hashlib.sha256)
-    return digest.hexdigest()[:32]
-
-
-def rating_link(public_url: str, key: str, conversation_id: str, score: int) -> str:
-    """The link an email reply carries for one score."""
-    token = rating_token(key, conversation_id)
-    return f"{public_url.rstrip('/')}/rate/{conversation_id}?score={score}&t={token}"
 
 
 @router.post(

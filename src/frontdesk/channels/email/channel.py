@@ -15,6 +15,7 @@ from frontdesk.channels.email.imap import ImapPoller
 from frontdesk.channels.email.inbound import EmailInbox
 from frontdesk.channels.email.receiver import SmtpReceiver
 from frontdesk.channels.email.sender import OutboxSender
+from frontdesk.keys import secret_key
 from frontdesk.store.email import EmailStore
 
 if TYPE_CHECKING:
@@ -63,7 +64,9 @@ def start_email(services: Services, receive: bool) -> EmailChannel:
         channel.poller = ImapPoller(inbox_of(services), options)
         _start(channel, channel.poller.run, "frontdesk-imap")
     if options.sends:
-        channel.sender = OutboxSender(EmailStore(services.store.engine), options)
+        channel.sender = OutboxSender(
+            EmailStore(services.store.engine), options, secret_key(services.settings)
+        )
         _start(channel, channel.sender.run, "frontdesk-email")
     return channel
 

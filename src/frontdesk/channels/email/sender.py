@@ -27,6 +27,7 @@ import structlog
 from frontdesk.channels.email.settings import EmailSettings
 from frontdesk.clock import utcnow
 from frontdesk.config import ConfigError
+from frontdesk.keys import rating_link
 from frontdesk.store.email import Claimed, EmailStore
 from frontdesk.store.email_replies import conversation_tag
 
@@ -53,11 +54,16 @@ def relay_password(options: EmailSettings) -> str | None:
 
 
 class OutboxSender:
-    def __init__(self, store: EmailStore, options: EmailSettings) -> None:
+    def __init__(
+        self, store: EmailStore, options: EmailSettings, rating_key: str | None = None
+    ) -> None:
+        """With `rating_key` (the secret key) and `[email] public_url`, replies carry rating
+        links."""
         if options.address is None or options.relay_host is None:
             raise ConfigError("email.relay_host and email.address: both are needed to send.")
         self.store = store
         self.options = options
+        self.rating_key = rating_key
         self.address = options.address
         self.domain = options.address.rsplit("@", 1)[1]
         self.password = relay_password(options)
@@ -139,13 +145,36 @@ class OutboxSender:
             message["References"] = email.references
         if email.auto_submitted:
             message["Auto-Submitted"] = "auto-replied"  # RFC 3834: auto-responders stay quiet
-        message.set_content(email.body)
+        links = self._rating_links(email)
+        text = email.body
+        if links:
+            text += "\n\nHow did we do? Rate this conversation, 1 (very bad) to 5 (very good):\n"
+            text += "\n".join(f"{score}: {link}" for score, link in links)
+        message.set_content(text)
         paragraphs = "".join(
             f"<p>{html.escape(part).replace(chr(10), '<br>')}</p>"
             for part in email.body.split("\n\n")
         )
+        if links:
+            choices = " ".join(
+                f'<a href="{html.escape(link)}">{score}</a>' for score, link in links
+            )
+            paragraphs += (
+                f"<p>How did we do? {choices} <small>(1 very bad, 5 very good)</small></p>"
+            )
         message.add_alternative(f"<html><body>{paragraphs}</body></html>", subtype="html")
         return message
+
+    def _rating_links(self, email: Claimed) -> list[tuple[int, str]]:
+        public_url = self.options.public_url
+        if email.purpose != "reply" or not (public_url and self.rating_key):
+            return []
+        if email.conversation_id is None:
+            return []
+        return [
+            (score, rating_link(public_url, self.rating_key, email.conversation_id, score))
+            for score in range(1, 6)
+        ]
 
     def _deliver(self, message: EmailMessage) -> None:
         options = self.options

@@ -103,6 +103,14 @@ class EmailSettings(Section):
         30.0, gt=0, le=3600, description="seconds between polls of the mailbox, above 0 and ≤ 3600"
     )
 
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s/]+(/\S*)?$",
+        description="where customers reach frontdesk, such as https://support.shop.example; "
+        "with it, every reply by email ends with links to rate the conversation 1 to 5 "
+        "(docs/observability.md#customer-satisfaction); unset, no links",
+    )
+
     @field_validator("smtp_listen")
     @classmethod
     def _host_port(cls, value: str | None) -> str | None:
