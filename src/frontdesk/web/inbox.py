@@ -32,6 +32,7 @@ from frontdesk.runtime.services import Services
 from frontdesk.store.errors import UnknownConversation
 from frontdesk.store.staff import StaffUser, list_users
 from frontdesk.web.answers import outcome_for_section, section_answers
+from frontdesk.web.mail import received_mail
 
 router = APIRouter(prefix="/inbox", include_in_schema=False)
 templates = Jinja2Templates(
@@ -295,6 +296,7 @@ def conversation_page(
             ],
             "may_assign": handoff.assignee in (None, staff.username) or staff.role == "admin",
             "answers": section_answers(services.store, handoff.packet.draft),
+            "mail": received_mail(services.store, view.id) if view.channel == "email" else [],
             "error": error,
         },
     )
