@@ -49,3 +49,36 @@ def test_an_email_conversation_shows_its_mail_in_the_inbox(data_dir: Path) -> No
     history = received.split("<details>")[1].split("</details>")[0]
     assert "with the quoted history" in history and "Your parcel left our warehouse." in history
     assert "kettle.jpg" in received and "image/jpeg, 30 bytes" in received
+
+
+def test_rejected_and_automatic_mail_is_shown_to_staff(data_dir: Path) -> None:
+    port = free_port()
+    settings = load_settings(data_dir=data_dir, worker={"enabled": False})
+    email = EmailSettings(
+        address="support@harbor.example", smtp_listen=f"127.0.0.1:{port}", max_message_bytes=4096
+    )
+    big = EmailMessage()
+    big["From"] = "bob@example.org"
+    big["To"] = "support@harbor.example"
+    big["Subject"] = "Photos of the damage"
+    big["Message-ID"] = make_msgid(domain="example.org")
+    big.set_content("see attached\n" + "x" * 8000)
+    away = EmailMessage()
+    away["From"] = "carol@example.org"
+    away["To"] = "support@harbor.example"
+    away["Subject"] = "Out of office"
+    away["Auto-Submitted"] = "auto-replied"
+    away["Message-ID"] = make_msgid(domain="example.org")
+    away.set_content("I am away until Monday.")
+    with TestClient(create_app(settings.model_copy(update={"email": email}))) as client:
+        swaks(port, big.as_bytes(), "bob@example.org")
+        swaks(port, away.as_bytes(), "carol@example.org")
+        assert client.get("/inbox/mail", follow_redirects=False).status_code in (302, 303)
+        sign_in(client)
+        page = client.get("/inbox/mail").text
+        rejected = client.get("/inbox/mail?kind=rejected").text
+    table = page.split('id="mail"')[1].split("</table>")[0]
+    assert "Photos of the damage" in table and "bob@example.org" in table
+    assert "Out of office" in table and "automatic" in table
+    only = rejected.split('id="mail"')[1].split("</table>")[0]
+    assert "Photos of the damage" in only and "Out of office" not in only

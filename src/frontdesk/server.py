@@ -43,7 +43,7 @@ from frontdesk.keys import secret_key
 from frontdesk.observability.exposition import open_metrics_listener
 from frontdesk.runtime.services import build_services
 from frontdesk.store.staff_sessions import SessionPolicy, StaffSessions
-from frontdesk.web import inbox
+from frontdesk.web import inbox, unanswered_mail
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -101,7 +101,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(inbox.SignInRequired, _sign_in_first)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    routers = (messages, conversations, ratings, handoffs, metrics, prometheus, auth, health, inbox)
+    routers = (
+        messages,
+        conversations,
+        ratings,
+        handoffs,
+        metrics,
+        prometheus,
+        auth,
+        health,
+        inbox,
+        unanswered_mail,
+    )
     for module in routers:
         app.include_router(module.router)
     app.mount(
