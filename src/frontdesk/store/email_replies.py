@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from frontdesk.store.tables import (
     AuditRow,
     ConversationRow,
+    DialogueStateRow,
     EmailMessageRow,
     OutboxRow,
     ReplyRow,
@@ -51,7 +52,7 @@ def queue_reply_email(session: Session, reply: ReplyRow, bot: bool, now: datetim
         OutboxRow(
             id=reply.id,
             channel="email",
-            recipient=conversation.customer_ref,
+            recipient=_recipient(session, conversation),
             subject=reply_subject(answered.subject if answered else None, conversation.id),
             body=reply.text,
             created_at=now,
@@ -74,6 +75,16 @@ def queue_reply_email(session: Session, reply: ReplyRow, bot: bool, now: datetim
             data={"conversation_id": conversation.id},
         )
     )
+
+
+def _recipient(session: Session, conversation: ConversationRow) -> str:
+    """The address on the account once the real-time agent identified one, else the writer's:
+    a From header is easy to forge, so whatever the conversation learns of an account goes only
+    to that account's own address (the dialogue memory of this turn is saved before its reply)."""
+    memory = session.get(DialogueStateRow, conversation.id)
+    tools = (memory.data if memory is not None else {}).get("tools") or {}
+    account = tools.get("account_email") if tools.get("user_id") else None
+    return str(account or conversation.customer_ref)
 
 
 def _answered_mail(session: Session, reply: ReplyRow) -> EmailMessageRow | None:

@@ -68,6 +68,7 @@ class ToolState(BaseModel):
     failed_identifications: int = 0  # lookups by email or by name and zip that found no one
     identification_closed: bool = False  # too many of them: only a person identifies now
     verifying: CodeSent | None = None  # an account found, its emailed code awaited
+    account_email: str | None = None  # the identified account's address: email replies go there
 
 
 @dataclass
@@ -165,7 +166,15 @@ class Toolbox:
             return self._send_code(turn, call, output)
         if tool.authenticates:
             turn.state.user_id, turn.state.verifying = output, None
+            turn.state.account_email = self._account_email(output)
         return ToolResult(call_id=call.id, ok=True, output=_as_output(output))
+
+    def _account_email(self, user_id: str) -> str | None:
+        try:
+            account = self.commerce.get_customer(user_id)
+        except CommerceError:  # the shop is down: the reply's address stays the writer's
+            return None
+        return account.email if account is not None else None
 
     def _send_code(self, turn: Turn, call: ToolCall, user_id: str) -> ToolResult:
         """The account is found; the conversation becomes its customer's with the code."""
