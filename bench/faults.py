@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--rate", type=float, default=10.0, help="steady messages per second")
     parser.add_argument("--kills", type=int, default=3, help="workers SIGKILLed at random")
-    parser.add_argument("--conversations", type=int, default=100, help="real-time, 4 turns each")
+    parser.add_argument("--conversations", type=int, default=90, help="real-time, 4 turns each")
     parser.add_argument("--burst-share", type=float, default=0.2)
     parser.add_argument("--lease-seconds", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=16)
