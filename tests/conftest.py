@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pydantic_ai.models
@@ -38,6 +39,9 @@ from frontdesk.embedding.minilm import packaged_model_dir
 from frontdesk.runtime.services import Services, build_services
 from frontdesk.training.intent_model import SHIPPED_FEATURES, data_hash, read_examples
 from frontdesk.training.models_dir import model_dir, train_and_activate
+
+if TYPE_CHECKING:
+    from email_peers import Relay
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "FRONTDESK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -293,6 +297,17 @@ def services(backend_settings: Settings) -> Iterator[Services]:
     built = build_services(backend_settings)
     yield built
     built.close()
+
+
+@pytest.fixture
+def relay() -> Iterator[Relay]:
+    """An SMTP relay on loopback that keeps what frontdesk sends (email_peers.py)."""
+    from email_peers import Relay  # it reads this module's IN_CI: imported once this one is
+
+    peer = Relay()
+    peer.controller.start()
+    yield peer
+    peer.controller.stop()
 
 
 class WatchedCondition(threading.Condition):

@@ -24,14 +24,6 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def relay() -> Iterator[Relay]:
-    peer = Relay()
-    peer.controller.start()
-    yield peer
-    peer.controller.stop()
-
-
-@pytest.fixture
 def smtp_port() -> int:
     return free_port()
 

@@ -81,14 +81,6 @@ def email_settings(settings: Settings, relay: Relay, **overrides: object) -> Set
 
 
 @pytest.fixture
-def relay() -> Iterator[Relay]:
-    peer = Relay()
-    peer.controller.start()
-    yield peer
-    peer.controller.stop()
-
-
-@pytest.fixture
 def open_desk(backend_settings: Settings, relay: Relay) -> Iterator[Callable[..., Desk]]:
     """frontdesk with `[email]` settings of the test's choosing, its receiver listening."""
     opened: list[tuple[Services, SmtpReceiver]] = []

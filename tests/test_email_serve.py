@@ -5,7 +5,6 @@ driven by the test but the mail."""
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,14 +21,6 @@ from frontdesk.store.email import EmailStore
 from frontdesk.store.repository import Store
 from server import ServerProcess
 from test_email_channel import SUPPORT, plain, read_message_id
-
-
-@pytest.fixture
-def relay() -> Iterator[Relay]:
-    peer = Relay()
-    peer.controller.start()
-    yield peer
-    peer.controller.stop()
 
 
 def test_serve_receives_answers_and_sends_by_email(data_dir: Path, relay: Relay) -> None:

@@ -140,11 +140,9 @@ def test_the_report_reads_satisfaction_per_tier(customer: TestClient) -> None:
     assert figures.per_tier == {"auto": 4.5, handoff.tier: 2}
 
 
-def test_an_email_reply_carries_rating_links_that_work(data_dir: Path) -> None:
+def test_an_email_reply_carries_rating_links_that_work(data_dir: Path, relay: Relay) -> None:
     """A bot's reply by email, sent by the serving app's own sender to a real SMTP relay on
     loopback, ends with five rating links; the link for 4 rates the conversation 4."""
-    relay = Relay()
-    relay.controller.start()
     settings = load_settings(data_dir=data_dir, worker={"enabled": False})
     email = EmailSettings(
         address="support@harbor.example",
@@ -154,26 +152,23 @@ def test_an_email_reply_carries_rating_links_that_work(data_dir: Path) -> None:
         send_poll_seconds=0.1,
         public_url="https://support.harbor.example",
     )
-    try:
-        with TestClient(create_app(settings.model_copy(update={"email": email}))) as client:
-            services = client.app.state.services  # type: ignore[attr-defined]
-            accepted = services.intake.accept(
-                "where is my order?", "email", customer_ref="ann@example.org"
-            )
-            process(client)
-            [mail] = relay.wait_for(1)
-            body = mail.get_body(("plain",))
-            assert body is not None
-            links = re.findall(r"^(\d): (https://\S+?)\r?$", body.get_content(), re.MULTILINE)
-            assert [score for score, _ in links] == ["1", "2", "3", "4", "5"]
-            html = mail.get_body(("html",))
-            assert html is not None and html.get_content().count("/rate/") == 5
-            path = dict(links)["4"].removeprefix("https://support.harbor.example")
-            page = client.get(path)
-            assert page.status_code == 200 and 'value="4" checked' in page.text
-            token = re.search(r"t=(\w+)", path).group(1)  # type: ignore[union-attr]
-            conversation_id = accepted.message.conversation_id
-            client.post(f"/rate/{conversation_id}", data={"score": "4", "t": token})
-            assert store_of(client).rating(conversation_id) == 4
-    finally:
-        relay.controller.stop()
+    with TestClient(create_app(settings.model_copy(update={"email": email}))) as client:
+        services = client.app.state.services  # type: ignore[attr-defined]
+        accepted = services.intake.accept(
+            "where is my order?", "email", customer_ref="ann@example.org"
+        )
+        process(client)
+        [mail] = relay.wait_for(1)
+        body = mail.get_body(("plain",))
+        assert body is not None
+        links = re.findall(r"^(\d): (https://\S+?)\r?$", body.get_content(), re.MULTILINE)
+        assert [score for score, _ in links] == ["1", "2", "3", "4", "5"]
+        html = mail.get_body(("html",))
+        assert html is not None and html.get_content().count("/rate/") == 5
+        path = dict(links)["4"].removeprefix("https://support.harbor.example")
+        page = client.get(path)
+        assert page.status_code == 200 and 'value="4" checked' in page.text
+        token = re.search(r"t=(\w+)", path).group(1)  # type: ignore[union-attr]
+        conversation_id = accepted.message.conversation_id
+        client.post(f"/rate/{conversation_id}", data={"score": "4", "t": token})
+        assert store_of(client).rating(conversation_id) == 4

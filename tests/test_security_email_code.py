@@ -149,11 +149,9 @@ def test_a_bad_verify_setting_names_the_key() -> None:
         load_settings(realtime={"verify": "sms"})
 
 
-def test_the_code_arrives_by_email_through_the_relay(data_dir: Path) -> None:
+def test_the_code_arrives_by_email_through_the_relay(data_dir: Path, relay: Relay) -> None:
     """The whole path: the chat asks for the code, the email channel's sender hands the code's
     email to a real SMTP relay on loopback, and the code in that mail identifies the customer."""
-    relay = Relay()
-    relay.controller.start()
     settings = load_settings(data_dir=data_dir, realtime={"verify": "email_code"})
     settings = settings.model_copy(
         update={
@@ -183,4 +181,3 @@ def test_the_code_arrives_by_email_through_the_relay(data_dir: Path) -> None:
         assert all(order.order_id in reply for order in orders_of(customer))
     finally:
         services.close()
-        relay.controller.stop()
