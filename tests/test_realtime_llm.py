@@ -198,7 +198,9 @@ DELIVERED_CUSTOMER, DELIVERED = find("delivered")
 MODEL_CASE = {"subject": "Opened by the model", "description": "The box was crushed."}
 
 
-@pytest.mark.parametrize("budget_ms", [50])
+# A budget of a second, not less: every answer is still 5 s late, and a busy machine still gets
+# each turn's request to the fake before the budget runs out (the test reads those requests).
+@pytest.mark.parametrize("budget_ms", [1000])
 @pytest.mark.parametrize(
     "llm_chat",
     [
