@@ -24,7 +24,7 @@ from frontdesk.config import LlmSettings
 from frontdesk.contracts import InboundMessage, IntentPrediction
 from frontdesk.llm.models import build_model
 from frontdesk.llm.usage import UsageMeter
-from frontdesk.tools.toolbox import TOOLS, Toolbox, ToolState, Turn
+from frontdesk.tools.toolbox import TOOLS, VERIFY_CODE, Toolbox, ToolState, Turn
 
 SHOPIFY_CANNOT = {
     Change.MODIFY_PENDING_ORDER_ITEMS,
@@ -93,7 +93,8 @@ def test_the_llm_is_offered_only_the_tools_the_backend_supports(shopify_url: str
         )
         turn = agent.respond(message("hi"), intent("greeting"), None)
     assert turn.draft.text == "Hello! How can I help?"
-    missing = SHOPIFY_CANNOT | {Change.START_PASSWORD_RESET}
+    # verify_email_code is offered only with [realtime] verify = "email_code".
+    missing = SHOPIFY_CANNOT | {Change.START_PASSWORD_RESET, VERIFY_CODE}
     assert fake.tool_names_offered() == set(TOOLS) - missing
     assert set(toolbox.tools) == set(TOOLS) - missing
 
