@@ -31,10 +31,10 @@ def conversation_token(key: str, conversation_id: str) -> str:
 
 def token_matches(key: str, conversation_id: str, token: str | None) -> bool:
     """A header value that is not ASCII (or not a token at all) matches nothing."""
-    return _same_secret(conversation_token(key, conversation_id), token)
+    return same_secret(conversation_token(key, conversation_id), token)
 
 
-def _same_secret(expected: str, given: str | None) -> bool:
+def same_secret(expected: str, given: str | None) -> bool:
     """In constant time, as bytes: compare_digest raises TypeError on non-ASCII text, and a
     header or form field can hold any character."""
     if not given:
@@ -136,7 +136,7 @@ def _csrf_for(request: Request, session_id: str) -> str:
 
 def check_csrf(request: Request, submitted: str | None) -> None:
     session_id = request.session.get(SESSION_KEY)
-    if not isinstance(session_id, str) or not _same_secret(
+    if not isinstance(session_id, str) or not same_secret(
         _csrf_for(request, session_id), submitted
     ):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the form expired; reload the page")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hmac
 import html
 from typing import Annotated
 
@@ -13,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from frontdesk.api.responses import A_BODY, ANY_REQUEST, INVALID, refusals
 from frontdesk.http.deps import ID_PATTERN, ServicesDep
-from frontdesk.http.security import TOKEN_HEADER, ConversationToken, token_matches
+from frontdesk.http.security import TOKEN_HEADER, ConversationToken, same_secret, token_matches
 from frontdesk.keys import rating_token
 from frontdesk.runtime.services import Services
 from frontdesk.store.errors import UnknownConversation
@@ -104,8 +103,7 @@ def rating_sent(
 
 
 def _check_link(request: Request, conversation_id: str, token: str) -> None:
-    expected = rating_token(request.app.state.secret_key, conversation_id)
-    if not hmac.compare_digest(expected.encode(), token.encode("utf-8", "surrogatepass")):
+    if not same_secret(rating_token(request.app.state.secret_key, conversation_id), token):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this rating link is not valid")
 
 
