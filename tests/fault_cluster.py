@@ -34,6 +34,7 @@ class Cluster:
         self.workers: list[ServerProcess] = []
         self.names: list[str] = []
         self.started_workers = 0
+        self.killed: set[int] = set()  # pids of the workers a fault SIGKILLed
         self.lease_seconds = lease_seconds
         self.batch_size = batch_size
         self.serve: ServerProcess | None = None
@@ -61,6 +62,18 @@ class Cluster:
         self.serve.start(timeout=600)
         for _ in range(self.size):
             self.workers.append(self._new_worker())
+        self._wait_workers_started(timeout=600)
+
+    def _wait_workers_started(self, timeout: float) -> None:
+        """Until every worker logged that its loop runs (models loaded, queue reached)."""
+        deadline = time.monotonic() + timeout
+        waiting = list(self.workers)
+        while waiting:
+            self.check_alive()
+            waiting = [w for w in waiting if '"worker.started"' not in _tail(w.log_path, 400)]
+            if waiting and time.monotonic() > deadline:
+                raise RuntimeError(f"workers not started in {timeout} s:\n{self.report()}")
+            time.sleep(0.2)
 
     def _new_worker(self) -> ServerProcess:
         self.started_workers += 1
@@ -81,6 +94,7 @@ class Cluster:
         the killed one's consumer name."""
         worker = self.workers[index]
         assert worker.process is not None
+        self.killed.add(worker.process.pid)
         worker.process.send_signal(signal.SIGKILL)
         worker.process.wait(10)
         name = self.worker_name(worker)
@@ -124,6 +138,39 @@ class Cluster:
         finally:
             client.close()
 
+    def processes(self) -> list[ServerProcess]:
+        return [*([self.serve] if self.serve else []), *self.workers]
+
+    def check_alive(self) -> None:
+        """Raise, with what the process logged, when one exited that no fault killed."""
+        for process in self.processes():
+            assert process.process is not None
+            if process.process.pid in self.killed:
+                continue
+            if process.process.poll() is not None:
+                raise RuntimeError(
+                    f"{' '.join(process.command)} exited with {process.process.returncode}:\n"
+                    + _tail(process.log_path, 60)
+                )
+
+    def report(self) -> str:
+        """What each process was doing, and what the queue held: for a run that hangs."""
+        parts = []
+        try:
+            parts.append(f"queue depth {self.queue_depth()}, dead letters {self.dead_letters()}")
+        except redis.RedisError as exc:
+            parts.append(f"queue unreadable: {exc}")
+        for process in self.processes():
+            assert process.process is not None
+            state = process.process.poll()
+            parts.append(
+                f"--- {' '.join(process.command)}: "
+                + ("running" if state is None else f"exited with {state}")
+                + "\n"
+                + _tail(process.log_path, 25)
+            )
+        return "\n".join(parts)
+
     def ready(self) -> bool:
         try:
             return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
@@ -166,3 +213,9 @@ class Cluster:
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _tail(log: Path, lines: int) -> str:
+    if not log.is_file():
+        return "(no log)"
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])

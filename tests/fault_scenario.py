@@ -239,17 +239,33 @@ def processed_count(store: Store, ids: list[str]) -> int:
     return done
 
 
-def wait_processed(store: Store, ids: list[str], bound: float = 900) -> float:
-    """Monotonic time when all of `ids` are processed (or dead-lettered)."""
-    deadline = time.monotonic() + bound
+def wait_processed(
+    store: Store, ids: list[str], cluster: Cluster, bound: float = 900, stall: float = 300
+) -> float:
+    """Monotonic time when all of `ids` are processed (or dead-lettered). Fails at once when a
+    process of the cluster died on its own, and when none of `ids` got processed for `stall`
+    seconds (retries wait at most a minute, leases and the sweep seconds): a hang says what
+    each process was doing instead of waiting out `bound`."""
+    started = time.monotonic()
+    deadline, done, progressed = started + bound, -1, started
     while time.monotonic() < deadline:
+        cluster.check_alive()
         try:
-            if processed_count(store, ids) >= len(ids):
-                return time.monotonic()
+            count = processed_count(store, ids)
         except Exception:  # the store is restarting
-            pass
+            count = done
+        if count >= len(ids):
+            return time.monotonic()
+        if count > done:
+            done, progressed = count, time.monotonic()
+        elif time.monotonic() - progressed > stall:
+            break
         time.sleep(0.2)
-    raise TimeoutError(f"{len(ids)} messages not all processed within {bound} s")
+    raise TimeoutError(
+        f"{len(ids) - max(0, done)} of {len(ids)} messages not processed after "
+        f"{time.monotonic() - started:.0f} s, none for the last "
+        f"{time.monotonic() - progressed:.0f} s\n{cluster.report()}"
+    )
 
 
 class Scenario:
@@ -348,7 +364,11 @@ class Scenario:
             worker = self.cluster.workers[index]
             name = self.cluster.worker_name(worker)
             worker.pause()  # frozen, so what it holds can be read before it dies holding it
-            held = self.cluster.pending_of(name)
+            try:
+                held = self.cluster.pending_of(name)
+            except Exception:  # Redis is restarting: never leave a worker frozen
+                worker.resume()
+                raise
             if held:
                 break
             worker.resume()
@@ -356,7 +376,7 @@ class Scenario:
         killed_at = time.monotonic()
         self.cluster.kill_worker(index)
         done.set()
-        recovered = wait_processed(store, held) if held else killed_at
+        recovered = wait_processed(store, held, self.cluster) if held else killed_at
         return {
             "fault": "worker SIGKILL",
             "worker": name,
@@ -376,7 +396,7 @@ class Scenario:
         else:
             down, up = self.cluster.restart_postgres(self.plan.postgres_down_seconds)
         done.set()
-        drained = wait_processed(store, before)
+        drained = wait_processed(store, before, self.cluster)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not any(
             ok for at, ok in self.record.readiness if at > up
@@ -458,11 +478,11 @@ class Scenario:
             for talk in talks:
                 talk.result()
             before_burst = self._accepted_ids()
-            wait_processed(store, before_burst)
+            wait_processed(store, before_burst, self.cluster)
             burst_texts = self.texts[self.steady :]
             burst_started = self._post_at(pool, client, burst_texts, plan.rate * plan.burst_factor)
         burst_posted = time.monotonic()
-        drained = wait_processed(store, self._accepted_ids())
+        drained = wait_processed(store, self._accepted_ids(), self.cluster)
         self.stopping.set()
         for monitor in monitors:
             monitor.join()
