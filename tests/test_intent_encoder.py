@@ -56,3 +56,21 @@ def test_training_on_sentence_features() -> None:
     model = train(synthetic(25, seed=11), features=("tfidf+minilm",), regularization=(20.0,))
     assert model.version.startswith("tfidf-minilm-")
     assert model.predict(["please refund 5"])[0].label == "refund"
+
+
+def test_a_message_encoded_for_intent_and_for_search_runs_through_the_network_once() -> None:
+    encoder = SentenceEncoder.from_directory(packaged_model_dir())
+    message = "can my wok go in the dishwasher"
+    for_intent = encoder.encode([message], max_tokens=64)
+    for_search = encoder.encode([message, message], max_tokens=256)
+    assert (encoder.encoded, encoder.reused) == (1, 2)
+    assert np.array_equal(for_intent[0], for_search[0])
+    assert np.array_equal(for_search[0], for_search[1])
+    # A text longer than the shorter limit is cut differently for each: two vectors.
+    long_text = " ".join(["my parcel never arrived and"] * 30)
+    cut, whole = encoder.encode([long_text], max_tokens=64), encoder.encode([long_text], 8, 256)
+    assert encoder.encoded == 3
+    assert not np.allclose(cut, whole)
+    fresh = SentenceEncoder.from_directory(packaged_model_dir()).encode([message, long_text])
+    assert np.abs(fresh[0] - for_intent[0]).max() < 1e-6
+    assert np.abs(fresh[1] - cut[0]).max() < 1e-6
