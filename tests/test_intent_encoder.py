@@ -66,11 +66,14 @@ def test_a_message_encoded_for_intent_and_for_search_runs_through_the_network_on
     assert (encoder.encoded, encoder.reused) == (1, 2)
     assert np.array_equal(for_intent[0], for_search[0])
     assert np.array_equal(for_search[0], for_search[1])
+    kept = for_intent.copy()
+    for_intent *= 0  # the caller's own array: what the encoder keeps is unchanged
+    assert np.array_equal(encoder.encode([message])[0], kept[0])
     # A text longer than the shorter limit is cut differently for each: two vectors.
     long_text = " ".join(["my parcel never arrived and"] * 30)
     cut, whole = encoder.encode([long_text], max_tokens=64), encoder.encode([long_text], 8, 256)
     assert encoder.encoded == 3
     assert not np.allclose(cut, whole)
     fresh = SentenceEncoder.from_directory(packaged_model_dir()).encode([message, long_text])
-    assert np.abs(fresh[0] - for_intent[0]).max() < 1e-6
+    assert np.abs(fresh[0] - kept[0]).max() < 1e-6
     assert np.abs(fresh[1] - cut[0]).max() < 1e-6

@@ -138,7 +138,7 @@ class SentenceEncoder:
             vectors[i] = vectors[first[keys[i]]]
         with self._recent_lock:
             for i in order:
-                self._recent[keys[i]] = vectors[i]
+                self._recent[keys[i]] = vectors[i].copy()  # callers may change theirs in place
             while len(self._recent) > RECENT_VECTORS:
                 self._recent.popitem(last=False)
             self.encoded += len(order)
