@@ -201,3 +201,16 @@ def test_prepare_leaves_out_names_inside_sentences_but_not_sentence_starts() -> 
     assert prepared.without_names == "This is send it to Thanks Where is it"
     assert prepare("Address: Kungsgatan 7, Stockholm").without_names == "Address"
     assert prepare("Können Sie die Lieferadresse ändern?").without_names == "Können die ändern"
+
+
+def test_a_short_clear_foreign_message_is_named_but_short_english_never_is(
+    detector: LanguageDetector,
+) -> None:
+    assert detector.short_unsupported_language("Esqueci-me da palavra-passe.") == "pt"
+    assert detector.short_unsupported_language("danke schön") == "de"
+    short_english = [s["text"] for s in samples("en") if not detector.guess(s["text"]).reliable]
+    assert len(short_english) >= 30
+    named = [t for t in short_english if detector.short_unsupported_language(t)]
+    assert named == []
+    # A message long enough to tell is the reliable check's to decide.
+    assert detector.short_unsupported_language("Wo ist meine Bestellung? Sie ist nicht da.") is None

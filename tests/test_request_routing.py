@@ -39,6 +39,7 @@ class FixedClassifier:
 
     def __init__(self, label: str = "cancel_order", confidence: float = 0.95) -> None:
         self.label, self.confidence = label, confidence
+        self.out_of_scope = label == "out_of_scope"
         self.seen: list[list[str]] = []
 
     @property
@@ -52,7 +53,7 @@ class FixedClassifier:
                 label=self.label,
                 confidence=self.confidence,
                 model_version=self.version,
-                out_of_scope=False,
+                out_of_scope=self.out_of_scope,
             )
             for _ in texts
         ]
@@ -72,6 +73,9 @@ class GivenLanguages:
 
     def unsupported_language(self, text: str) -> str | None:
         return self.languages.get(text)
+
+    def short_unsupported_language(self, text: str) -> str | None:
+        return None
 
 
 def test_the_intent_agent_fills_in_request_kind_and_language() -> None:
@@ -174,6 +178,25 @@ def test_questions_go_to_the_articles_and_requests_to_the_agent(realtime: Realti
 @pytest.fixture(scope="module")
 def detector() -> LanguageDetector:
     return LanguageDetector()
+
+
+@pytest.mark.parametrize(
+    ("label", "text", "language"),
+    [
+        ("out_of_scope", "Esqueci-me da palavra-passe.", "pt"),  # a short message nobody placed
+        ("recover_password", "Esqueci-me da palavra-passe.", None),  # understood: answered
+        ("out_of_scope", "thx", None),
+        ("out_of_scope", "bye bye", None),
+        ("out_of_scope", "haha ok fair", None),
+        ("out_of_scope", "haha thanks", None),  # py3langid: Sesotho 0.56
+        ("out_of_scope", "i wanna cancel", None),  # py3langid: Hausa 0.75
+    ],
+)
+def test_a_short_message_reads_as_its_language_only_when_nothing_else_placed_it(
+    detector: LanguageDetector, label: str, text: str, language: str | None
+) -> None:
+    [found] = IntentAgent(FixedClassifier(label), languages=detector).classify([message(text)])
+    assert found.language == language
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,10 @@ class LanguageCheck(Protocol):
         """The language code when the text is reliably in a language the models do not cover."""
         ...
 
+    def short_unsupported_language(self, text: str) -> str | None:
+        """For a text too short to be reliable, the uncovered language it most likely is."""
+        ...
+
 
 class IntentAgent:
     def __init__(
@@ -60,6 +64,12 @@ class IntentAgent:
             if acting is not None:
                 update["action_probability"] = round(min(max(acting[i], 0.0), 1.0), 4)
             if self.languages is not None:
-                update["language"] = self.languages.unsupported_language(text)
+                language = self.languages.unsupported_language(text)
+                if language is None and prediction.out_of_scope:
+                    # A few words the models cannot place that read as another language are a
+                    # customer writing in it, not a question to decline ("Esqueci-me da
+                    # palavra-passe.").
+                    language = self.languages.short_unsupported_language(text)
+                update["language"] = language
             found.append(prediction.model_copy(update=update) if update else prediction)
         return found

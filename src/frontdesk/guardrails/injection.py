@@ -79,6 +79,17 @@ TECHNIQUES: dict[str, re.Pattern[str]] = {
         r"(?:do|follow|execute|run|obey|carry out)\b",
         re.IGNORECASE,
     ),
+    # A reset link or sign-in code goes only to the address on file; asking for it in the chat
+    # is how someone who knows a customer's email takes over their account.
+    "secret to the chat": re.compile(
+        r"\b(?:output|show|paste|print|give|post|display|write|put|share|type|send|reveal|tell|"
+        r"read)\s+(?:me\s+|us\s+)?(?:the\s+|my\s+|a\s+|that\s+|this\s+|his\s+|her\s+|"
+        r"their\s+)?(?:[\w-]+\s+){0,2}?(?:links?|codes?|tokens?|otp|passwords?)\b"
+        r"(?:\s+(?:for|of)\s+\S+)?\s+(?:right\s+)?(?:here|in\s+(?:the|this)\s+"
+        r"(?:chat|conversation|window)|in\s+your\s+(?:reply|answer|response))\b|"
+        r"\binstead\s+of\s+(?:e-?mailing|sending)\s+(?:it|them|the\s+\w+)\b",
+        re.IGNORECASE,
+    ),
     "mass action": re.compile(
         r"\b(?:every|all(?: the)?)\s+(?:\w+\s+){0,2}?(?:orders?|accounts?|customers?|refunds?)\s+"
         r"(?:in|on|from)\s+(?:the|your)\s+(?:system|database|shop|store)\b",
