@@ -23,7 +23,7 @@ from frontdesk.knowledge.dense import MiniLmEncoder, MiniLmQuestionEncoder, embe
 from frontdesk.knowledge.index import SENTENCES_ENCODED, HybridIndex, Passage, RefreshingIndex
 from frontdesk.knowledge.ingest import ingest_demo, ingest_path
 from frontdesk.knowledge.lexical import Bm25
-from frontdesk.knowledge.terms import stems
+from frontdesk.knowledge.terms import respelled, stems
 from frontdesk.runtime.services import open_store
 from frontdesk.store.database import alembic_config
 from frontdesk.store.repository import Store
@@ -98,6 +98,37 @@ def test_bm25_ranks_by_relevance_whichever_engine_stores_the_passages(store: Sto
     assert 0 < refund[0].score <= 1 and refund[0].score > refund[-1].score
     assert nothing == []
     assert heads(tracking)[0] == "Shipping › Tracking"
+
+
+def test_a_misspelt_question_is_searched_as_meant_and_the_encoder_reads_it_mended(
+    store: Store,
+) -> None:
+    encoder = ConceptEncoder()
+    embed_missing(store, encoder)
+    encoder.encoded.clear()
+    index = HybridIndex(store, encoder, dense_weight=0.5)
+    [found] = index.search_many(["how long does a refnd take"], k=1)
+    assert heads(found) == ["Refunds › How long does a refund take?"]
+    assert encoder.encoded == ["how long does a refund take"]
+
+
+@pytest.mark.parametrize(
+    ("text", "mended"),
+    [
+        ("whats the waranty on the pan?", "whats the warranty on the pan?"),
+        ("Reciept please", "Receipt please"),
+        ("my spoon broke", "my spoon broke"),  # an English word the articles lack
+        ("it shopped yesterday", "it shopped yesterday"),  # "shop" + "ped"
+        ("the tweak I asked for", "the tweak I asked for"),  # "weak" differs in its first letter
+        ("sent to Recieptville", "sent to Recieptville"),  # a name
+        ("refnd", "refund"),
+        ("rfnd", "rfnd"),  # under five letters: too many words lie one edit away
+    ],
+)
+def test_respelling_mends_only_what_is_no_word(text: str, mended: str) -> None:
+    words = {"warranty": 3, "receipt": 2, "refund": 5, "shipped": 4, "weak": 1, "spool": 1}
+    english = {"spoon", "shop", "tweak", "please", "whats", "pan", "yesterday", "broke", "asked"}
+    assert respelled(text, words, english) == mended
 
 
 def test_a_word_said_twice_weighs_more_than_a_word_said_once() -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
@@ -27,6 +28,7 @@ import numpy as np
 import structlog
 from sqlalchemy import func, select
 
+from frontdesk.embedding.minilm import english_words
 from frontdesk.knowledge.dense import (
     Encoder,
     load_vectors,
@@ -36,7 +38,7 @@ from frontdesk.knowledge.dense import (
     stored_asked,
 )
 from frontdesk.knowledge.lexical import Bm25
-from frontdesk.knowledge.terms import stems, telling_sentences
+from frontdesk.knowledge.terms import content_words, respelled, stems, telling_sentences
 from frontdesk.store.repository import Store
 from frontdesk.store.tables import KnowledgeChunkRow, KnowledgeDocumentRow, KnowledgeVectorRow
 
@@ -90,6 +92,14 @@ class HybridIndex:
             for word, column in self.lexical.vocabulary.items()
         }
         self.unseen_idf = math.log(1 + total) + 1
+        # The articles' own words, by how many passages use each: what a misspelt word of a
+        # question is mended to before it is searched.
+        self.words = Counter(
+            word
+            for p in self.passages
+            for word in set(content_words(" ".join([p.heading, *p.asked, p.text])))
+        )
+        self.english = english_words()
         self.encoder = encoder if dense_weight > 0 else None
         self.dense_weight = dense_weight if self.encoder is not None else 0.0
         self.dense_rows = np.zeros(0, dtype=np.int64)
@@ -127,6 +137,9 @@ class HybridIndex:
     def search_many(self, queries: list[str], k: int = 5) -> list[list[Passage]]:
         if not self.passages or not queries:
             return [[] for _ in queries]
+        # Searched as the customer meant it: "waranty" misses every warranty passage's words,
+        # and MiniLM reads it as something else too (the right section 4th instead of 1st).
+        queries = [respelled(query, self.words, self.english) for query in queries]
         if self.dense_weight == 0 or self.encoder is None:
             return [self._rank(query, None, k) for query in queries]
         return [
