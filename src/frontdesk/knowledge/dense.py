@@ -3,7 +3,7 @@
 Vectors are computed when articles are ingested and stored by (encoder, text hash), so every
 worker loads the same ones into a NumPy matrix and an unchanged passage is never encoded twice.
 Passages are encoded with sentence-transformers (torch) by an ingest run; a serving process
-encodes questions only, with the NumPy forward pass, and loads it in the background when its
+encodes questions only, with the ONNX Runtime forward pass, and loads it in the background when its
 store holds vectors.
 """
 
@@ -69,9 +69,9 @@ class MiniLmEncoder:
 
 
 class MiniLmQuestionEncoder:
-    """`MiniLmEncoder`'s vectors from the NumPy forward pass the intent agent already holds in
-    memory. A worker only encodes questions: this way it never imports torch (seconds and about
-    half a gigabyte), and one short text costs less. Batches of long passages stay with
+    """`MiniLmEncoder`'s vectors from the ONNX Runtime forward pass the intent agent already
+    holds in memory. A worker only encodes questions: this way it never imports torch (seconds
+    and about half a gigabyte), and one short text costs less. Batches of long passages stay with
     `MiniLmEncoder`, which is several times faster on them."""
 
     def __init__(self, max_tokens: int = 256) -> None:
