@@ -225,6 +225,12 @@ def main() -> None:
             server.start()
             worker.start(wait_ready=False)
             try:
+                # The worker has loaded its models once it has decided a first message: the
+                # rate is of a running worker, not of one starting up.
+                with httpx.Client(base_url=server.url, timeout=30) as client:
+                    before = store.count_messages().get("processed", 0)
+                    client.post("/v1/messages", json={"text": texts.take(1)[0]})
+                    wait_processed(store, before + 1)
                 rate = sustained(server, store, texts.take(args.messages), args.posters)
                 rates["serve_plus_worker_process"].append(rate)
             finally:

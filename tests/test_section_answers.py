@@ -37,6 +37,9 @@ class FixedIndex:
     def search_many(self, queries: list[str], k: int = 5) -> list[list[Passage]]:
         return [sorted(self.passages, key=lambda p: -p.rank_score)[:k] for _ in queries]
 
+    def headings(self) -> list[str]:
+        return list(dict.fromkeys(p.heading for p in self.passages))
+
     def __len__(self) -> int:
         return len(self.passages)
 
@@ -100,3 +103,17 @@ def test_section_questions_are_read_once_in_one_call_per_batch() -> None:
     assert len(calls) == 1 and len(calls[0]) == len(set(calls[0])) == 3
     agent.draft([QUESTION], [intent("warranty")])
     assert len(calls) == 1  # read already
+
+
+def test_a_warmed_up_agent_reads_no_section_question_for_a_customer() -> None:
+    calls: list[list[str]] = []
+
+    def counted(texts: list[str]) -> list[IntentPrediction]:
+        calls.append(texts)
+        return topics(texts)
+
+    agent = ResponseAgent(FixedIndex([CARE, WARRANTY, REFUNDS]), "Acme", 0.05, topics=counted)
+    agent.warm_up()
+    assert len(calls) == 1 and len(calls[0]) == 3
+    [draft] = agent.draft([QUESTION], [intent("warranty")])
+    assert len(calls) == 1 and draft.signals["topic_agreement"] > 0

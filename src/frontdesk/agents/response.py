@@ -126,6 +126,11 @@ class ResponseAgent:
             drafts[i] = self._from_passages(messages[i], intents[i], passages)
         return [draft for draft in drafts if draft is not None]
 
+    def warm_up(self) -> None:
+        """Read the intent of every section's question now, so that no customer's message waits
+        for them: on a fresh worker they cost its first messages several milliseconds each."""
+        self._read_topics(self.index.headings())
+
     def _read_topics(self, headings: list[str]) -> None:
         """Read, in one call, the intent of each section question not read yet (kept: a
         knowledge base has a few hundred sections). One call per question cost a fresh worker

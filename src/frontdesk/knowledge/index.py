@@ -73,6 +73,10 @@ class KnowledgeIndex(Protocol):
         """The best `k` passages for each query, best first (one call amortises the work)."""
         ...
 
+    def headings(self) -> list[str]:
+        """The heading of every indexed passage, each once."""
+        ...
+
     def __len__(self) -> int: ...
 
 
@@ -133,6 +137,9 @@ class HybridIndex:
 
     def __len__(self) -> int:
         return len(self.passages)
+
+    def headings(self) -> list[str]:
+        return list(dict.fromkeys(passage.heading for passage in self.passages))
 
     def search_many(self, queries: list[str], k: int = 5) -> list[list[Passage]]:
         if not self.passages or not queries:
@@ -275,6 +282,9 @@ class RefreshingIndex:
 
     def __len__(self) -> int:
         return len(self.current)
+
+    def headings(self) -> list[str]:
+        return self.current.headings()
 
     def search_many(self, queries: list[str], k: int = 5) -> list[list[Passage]]:
         self._refresh_if_changed()

@@ -90,6 +90,10 @@ class Pipeline:
         self.realtime_agent = realtime_agent
         self.escalation_agent = escalation_agent
 
+    def warm_up(self) -> None:
+        """Everything the agents can read ahead of the first message."""
+        self.response_agent.warm_up()
+
     def process(self, message_ids: list[str]) -> BatchResult:
         result = self._process(message_ids)
         self._observe(result)

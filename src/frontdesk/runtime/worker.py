@@ -54,6 +54,10 @@ class Worker:
         self._last_retention: float | None = None  # never: the first batch checks
 
     def run(self) -> None:
+        try:
+            self.pipeline.warm_up()
+        except Exception:  # a worker that could not read ahead still answers, only slower
+            log.exception("worker.warm_up_failed")
         log.info("worker.started", consumer=self.consumer)
         while not self.stopping.is_set():
             try:
