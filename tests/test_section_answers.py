@@ -4,6 +4,7 @@ matched."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -91,13 +92,19 @@ def test_the_intent_does_not_outweigh_a_clear_match() -> None:
     assert draft.signals["topic_agreement"] == 0.0
 
 
-def test_section_questions_are_read_once_in_one_call_per_batch() -> None:
+def counted_topics() -> tuple[list[list[str]], Callable[[list[str]], list[IntentPrediction]]]:
+    """`topics`, and the list of the texts of each call made to it."""
     calls: list[list[str]] = []
 
     def counted(texts: list[str]) -> list[IntentPrediction]:
         calls.append(texts)
         return topics(texts)
 
+    return calls, counted
+
+
+def test_section_questions_are_read_once_in_one_call_per_batch() -> None:
+    calls, counted = counted_topics()
     agent = ResponseAgent(FixedIndex([CARE, WARRANTY, REFUNDS]), "Acme", 0.05, topics=counted)
     agent.draft([QUESTION, message("and the kettle?")], [intent("warranty")] * 2)
     assert len(calls) == 1 and len(calls[0]) == len(set(calls[0])) == 3
@@ -106,12 +113,7 @@ def test_section_questions_are_read_once_in_one_call_per_batch() -> None:
 
 
 def test_a_warmed_up_agent_reads_no_section_question_for_a_customer() -> None:
-    calls: list[list[str]] = []
-
-    def counted(texts: list[str]) -> list[IntentPrediction]:
-        calls.append(texts)
-        return topics(texts)
-
+    calls, counted = counted_topics()
     agent = ResponseAgent(FixedIndex([CARE, WARRANTY, REFUNDS]), "Acme", 0.05, topics=counted)
     agent.warm_up()
     assert len(calls) == 1 and len(calls[0]) == 3
