@@ -251,7 +251,9 @@ def knowledge_index(settings: Settings, store: Store) -> KnowledgeIndex:
         options.refresh_seconds,
     )
     if encoder is not None and options.dense_weight > 0 and has_vectors(store, encoder.name):
-        threading.Thread(target=encoder.warm_up, name="minilm-warm-up", daemon=True).start()
+        # Not a daemon: a process that ends while ONNX Runtime is inside the warm-up is aborted
+        # ("terminate called without an active exception"); exit waits the second it takes.
+        threading.Thread(target=encoder.warm_up, name="minilm-warm-up").start()
     return index
 
 
