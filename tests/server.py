@@ -19,6 +19,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+BIND_ATTEMPTS = 3
+
+
+class PortTaken(Exception):
+    """The server could not bind its port: another process took it first."""
+
+
 class ServerProcess:
     def __init__(
         self, env: dict[str, str], log_path: Path, command: tuple[str, ...] = ("serve",)
@@ -42,6 +49,18 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60, wait_ready: bool = True) -> None:
+        # A port free when it was picked can be taken by a parallel test before the server
+        # binds it: then the server exits at once, and it starts again on another port.
+        for _ in range(BIND_ATTEMPTS - 1):
+            try:
+                return self._start(timeout, wait_ready)
+            except PortTaken:
+                self.port = free_port()
+                self.env["FRONTDESK_SERVER__PORT"] = str(self.port)
+        return self._start(timeout, wait_ready)
+
+    def _start(self, timeout: float, wait_ready: bool) -> None:
+        written = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "frontdesk", *self.command], env=self.env, stdout=log, stderr=log
@@ -51,6 +70,8 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                if b"address already in use" in self.log_path.read_bytes()[written:]:
+                    raise PortTaken(self.port)
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
