@@ -150,16 +150,23 @@ def wait_processed(store: Store, total: int, timeout: float = 300, poll: float =
     raise TimeoutError(f"{total} messages not processed within {timeout} s")
 
 
+def decide_first(client: httpx.Client, store: Store, text: str) -> int:
+    """Post one message and wait until it is decided: after that the service's worker runs and
+    its models are loaded, so what is timed next is a running service, not one starting up.
+    Returns how many messages the store holds processed."""
+    before = store.count_messages().get("processed", 0)
+    client.post("/v1/messages", json={"text": text}).raise_for_status()
+    wait_processed(store, before + 1)
+    return before + 1
+
+
 def over_http(server: ServerProcess, store: Store, texts: list[str]) -> dict[str, object]:
     """One customer at a time, as a chat is used: post, then wait until the decision is stored
     (the store is looked at every millisecond), then the next. The server has decided one
     message first, so its worker runs and its models are loaded."""
     with httpx.Client(base_url=server.url, timeout=30) as client:
-        before = store.count_messages().get("processed", 0)
         warm, *measured = texts
-        client.post("/v1/messages", json={"text": warm}).raise_for_status()
-        before = before + 1
-        wait_processed(store, before)
+        before = decide_first(client, store, warm)
         baseline_ms, accept_ms, seen_ms, ids = [], [], [], []
         for text in measured:
             started = time.perf_counter()
@@ -234,12 +241,8 @@ def main() -> None:
             server.start()
             worker.start(wait_ready=False)
             try:
-                # The worker has loaded its models once it has decided a first message: the
-                # rate is of a running worker, not of one starting up.
                 with httpx.Client(base_url=server.url, timeout=30) as client:
-                    before = store.count_messages().get("processed", 0)
-                    client.post("/v1/messages", json={"text": texts.take(1)[0]})
-                    wait_processed(store, before + 1)
+                    decide_first(client, store, texts.take(1)[0])
                 rate = sustained(server, store, texts.take(args.messages), args.posters)
                 rates["serve_plus_worker_process"].append(rate)
             finally:

@@ -37,7 +37,7 @@ from frontdesk.runtime.services import build_services
 from frontdesk.store.database import create_store_engine
 from frontdesk.store.repository import Store
 from frontdesk.training.models_dir import model_dir
-from pipeline import DistinctTexts, wait_processed
+from pipeline import DistinctTexts, decide_first, wait_processed
 from private_servers import missing_binaries
 
 
@@ -49,8 +49,7 @@ def one_run(models: Path, workers: int, texts: list[str], warm: str, posters: in
         store = Store(create_store_engine(cluster.store_url))
         try:
             with httpx.Client(base_url=cluster.url, timeout=30) as client:
-                client.post("/v1/messages", json={"text": warm}).raise_for_status()
-                wait_processed(store, 1)
+                decided = decide_first(client, store, warm)
 
                 def post(text: str) -> None:
                     client.post("/v1/messages", json={"text": text}).raise_for_status()
@@ -59,7 +58,7 @@ def one_run(models: Path, workers: int, texts: list[str], warm: str, posters: in
                 with ThreadPoolExecutor(posters) as pool:
                     list(pool.map(post, texts))
                 accepted = time.perf_counter()
-            finished = wait_processed(store, 1 + len(texts))
+            finished = wait_processed(store, decided + len(texts))
         finally:
             store.engine.dispose()
     finally:

@@ -212,8 +212,10 @@ class LanguageDetector:
         from frontdesk.embedding.minilm import english_words
 
         prepared = prepare(text)
+        if prepared.enough:  # long enough for `unsupported_language` to decide
+            return None
         ranking = self._rank(prepared.text)
-        if not ranking or prepared.enough:
+        if not ranking:
             return None
         language, probability = ranking[0]
         words = prepared.text.lower().split()
